@@ -1,0 +1,5 @@
+"""`python -m agentos` runs the CLI."""
+
+from agentos.cli import main
+
+main()

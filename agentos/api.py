@@ -1,0 +1,156 @@
+"""The public Python API: `agentos.run(...)` and `await agentos.arun(...)`.
+
+One code path for the CLI, the SDK and (later) the UI: load or resume a task, plan it with the
+host when it has only a goal, build the graph, and hand it to the runtime with a fresh journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agentos.errors import AgentOSError, HostNotConfiguredError, RunNotFoundError, UserError
+from agentos.events import RunFinished, RunPlanned, RunStarted
+from agentos.graph import TaskGraph
+from agentos.journal import JOURNAL_NAME, Journal
+from agentos.registry import Registry
+from agentos.result import NodeResult, RunResult
+from agentos.routing import Router, make_router
+from agentos.runtime import Runtime
+from agentos.taskspec import TaskSpec, apply_overrides, load_task, parse_task, restore_task
+
+RUNS_ENV = "AGENTOS_RUNS_DIR"
+
+
+def default_runs_root() -> Path:
+    return Path(os.environ.get(RUNS_ENV, "runs"))
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def find_run(run_id: str, runs_root: Path | None = None) -> Path:
+    root = runs_root or default_runs_root()
+    run_dir = root / run_id
+    if not (run_dir / JOURNAL_NAME).exists():
+        known = sorted(p.name for p in root.glob("*") if (p / JOURNAL_NAME).exists()) if root.exists() else []
+        hint = f"runs there: {', '.join(known[-5:])}" if known else "no runs there yet"
+        raise RunNotFoundError(f"no run `{run_id}` under {root.resolve()} ({hint}; use --output to look elsewhere)")
+    return run_dir
+
+
+def load_spec(task: str | Path | TaskSpec | dict[str, Any], registry: Registry,
+              overrides: list[str] | None = None) -> TaskSpec:
+    """A path to a task file, a dict in task-file form, or a TaskSpec."""
+    if isinstance(task, TaskSpec):
+        data = task.model_dump(exclude_unset=True)
+        return parse_task(apply_overrides(data, overrides or []), registry, base_dir=task.base_dir, file=task.file)
+    if isinstance(task, dict):
+        return parse_task(apply_overrides(dict(task), overrides or []), registry, base_dir=Path.cwd())
+    return load_task(Path(task), registry, overrides)
+
+
+def _host(spec: TaskSpec) -> Any:
+    from agentos.host_agent import host_from_settings
+
+    return host_from_settings(spec.host)
+
+
+async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, output: str | Path | None = None,
+               resume: str | None = None, overrides: list[str] | None = None, registry: Registry | None = None,
+               router: Router | None = None, host: Any = None,
+               on_event: Callable[[Any], None] | None = None, run_id: str | None = None) -> RunResult:
+    """Run a task (or resume run `resume`) and return its structured result."""
+    registry = registry or Registry.discover()
+    sinks = [on_event] if on_event else []
+    if resume:
+        runs_root = Path(output) if output else default_runs_root()
+        run_dir = find_run(resume, runs_root)
+        journal = Journal.open_existing(run_dir)
+        record = journal.run()
+        spec = restore_task(record.spec, Path(record.base_dir), Path(record.task_file) if record.task_file else None)
+        run_id = record.run_id
+        prior = journal.nodes()
+        planned_by = record.planned_by
+        journal.set_status(run_id, "running", resumed=True)
+        resumed = record.resumed + 1
+        started = record.created
+    else:
+        if task is None:
+            raise UserError("give a task file (or a spec), or `resume=` a run id")
+        spec = load_spec(task, registry, overrides)
+        host = host if host is not None else _host(spec)
+        if not spec.graph and host is None:
+            raise HostNotConfiguredError(
+                "this task has only a `goal`, so a host model must plan it, and none is configured. "
+                "Set `host: {base_url: http://127.0.0.1:8000/v1, model: NAME}` in the task file, or "
+                "export AGENTOS_HOST_URL and AGENTOS_HOST_MODEL (and AGENTOS_HOST_API_KEY if the "
+                "endpoint needs one); or write the nodes yourself under `graph:`")
+        if output:
+            runs_root = Path(output)
+        elif spec.output:
+            runs_root = spec.base_dir / spec.output
+        else:
+            runs_root = default_runs_root()
+        run_id = run_id or new_run_id()
+        run_dir = runs_root / run_id
+        if run_dir.exists():
+            raise UserError(f"run folder {run_dir} already exists")
+        journal = Journal(run_dir / JOURNAL_NAME)
+        journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
+        prior = {}
+        planned_by = None
+        resumed = 0
+        started = time.time()
+    run_dir = run_dir.resolve()
+    try:
+        if resume:
+            host = host if host is not None else _host(spec)
+        replanner = None
+        if host is not None:
+            from agentos.host_agent import HostAgent
+
+            agent = HostAgent(host, registry)
+            replanner = agent.replan
+        if not spec.graph:
+            spec.graph = await agent.plan(spec)
+            planned_by = agent.backend
+            journal.update_spec(run_id, spec.model_dump(mode="json"), planned_by)
+            journal.append(RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by))
+        graph = TaskGraph.from_spec(spec)
+        router = router or make_router(spec.router.name, spec.router.options)
+        result = RunResult(run_id=run_id, status="running", task_file=str(spec.file) if spec.file else None,
+                           run_dir=str(run_dir), started_at=started, planned_by=planned_by, resumed=resumed,
+                           nodes={n: NodeResult(id=n, capability=graph.spec(n).capability) for n in graph.g.nodes})
+        done_before = []
+        for node_id, old in prior.items():
+            if old.status == "succeeded" and node_id in result.nodes:
+                old.from_earlier_attempt = True
+                result.nodes[node_id] = old
+                done_before.append(node_id)
+                result.cost += old.cost
+        runtime = Runtime(spec=spec, registry=registry, router=router, run_id=run_id, run_dir=run_dir,
+                          journal=journal, sinks=sinks, host=host, replanner=replanner)
+        runtime.cost = result.cost
+        runtime.emit(RunStarted(run_id=run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
+                                done_before=sorted(done_before)))
+        return await runtime.execute(graph, result)
+    except (AgentOSError, asyncio.CancelledError, KeyboardInterrupt) as exc:
+        if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
+            journal.append(RunFinished(run_id=run_id, status="failed", duration_s=time.time() - started,
+                                       counts={}))
+            journal.set_status(run_id, "failed")
+        raise
+    finally:
+        journal.close()
+
+
+def run(task: str | Path | TaskSpec | dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
+    """Blocking form of `arun`, for scripts and notebooks without a running event loop."""
+    return asyncio.run(arun(task, **kwargs))

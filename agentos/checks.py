@@ -1,0 +1,196 @@
+"""Consistency checks: small objects that judge a node's output (or the final result).
+
+Each returns a `Verdict` with a score in [0, 1]. A node's verdicts are folded into one score,
+which the runtime sends to the router as its reward; a failed verdict makes the runtime try the
+next candidate, then ask the host to replan, within the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from agentos.references import Reference
+
+
+class Verdict(BaseModel):
+    check: str
+    passed: bool
+    score: float
+    message: str = ""
+    node_id: str | None = None
+    expert: str | None = None
+
+
+class NodeOutcome(BaseModel):
+    """What a node check looks at."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    node_id: str
+    expert: str
+    output: Any  # the raw object the expert returned
+    output_model: type[BaseModel]
+    artifacts: list[Path] = []
+    run_dir: Path
+
+
+class NodeCheck(Protocol):
+    name: str
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict: ...
+
+
+def _verdict(check: str, outcome: NodeOutcome, score: float, message: str) -> Verdict:
+    score = max(0.0, min(1.0, score))
+    return Verdict(check=check, passed=score >= 1.0 - 1e-9, score=score, message=message,
+                   node_id=outcome.node_id, expert=outcome.expert)
+
+
+class OutputMatchesSchema:
+    """The output validates against the operation's output model."""
+
+    name = "schema"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        try:
+            validated = outcome.output_model.model_validate(
+                outcome.output.model_dump() if isinstance(outcome.output, BaseModel) else outcome.output)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "output"
+            return _verdict(self.name, outcome, 0.0, f"{where}: {first['msg']} ({exc.error_count()} errors)")
+        outcome.output = validated
+        return _verdict(self.name, outcome, 1.0, f"matches {outcome.output_model.__name__}")
+
+
+def _strings(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+class NonEmptyText:
+    """Every required text field of the output has something in it."""
+
+    name = "non_empty_text"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, BaseModel):
+            return _verdict(self.name, outcome, 0.0, "output is not a model")
+        required = [k for k, f in type(out).model_fields.items() if f.is_required()]
+        texts = [(k, getattr(out, k)) for k in required if isinstance(getattr(out, k), str)]
+        if not texts:
+            return _verdict(self.name, outcome, 1.0, "no required text fields")
+        empty = [k for k, v in texts if not v.strip()]
+        score = 1.0 - len(empty) / len(texts)
+        return _verdict(self.name, outcome, score, f"empty: {', '.join(empty)}" if empty else
+                        f"{len(texts)} text field(s) non-empty")
+
+
+class FilesExistAndOpen:
+    """Every path in the output and every artifact exists, is non-empty, and opens (JSON parses)."""
+
+    name = "files_exist"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        paths = {p.resolve() for p in outcome.artifacts}
+        if isinstance(outcome.output, BaseModel):
+            paths |= {Path(v).resolve() if Path(v).is_absolute() else (outcome.run_dir / v).resolve()
+                      for _, v in _path_fields(outcome.output)}
+        if not paths:
+            return _verdict(self.name, outcome, 1.0, "no files")
+        bad = [f"{p.name}: {why}" for p in sorted(paths) if (why := _file_problem(p))]
+        score = 1.0 - len(bad) / len(paths)
+        return _verdict(self.name, outcome, score, "; ".join(bad) if bad else f"{len(paths)} file(s) ok")
+
+
+def _path_fields(model: BaseModel) -> Iterable[tuple[str, str]]:
+    for key, info in type(model).model_fields.items():
+        value = getattr(model, key)
+        if info.annotation is Path or (isinstance(value, Path)):
+            yield key, str(value)
+        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+            yield from ((key, str(v)) for v in value)
+
+
+def _file_problem(p: Path) -> str:
+    if not p.exists():
+        return "missing"
+    if p.is_dir():
+        return ""
+    if p.stat().st_size == 0:
+        return "empty"
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        return f"cannot open ({exc.strerror})"
+    if p.suffix == ".json":
+        try:
+            json.loads(head)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"invalid JSON ({exc})"
+    return ""
+
+
+NODE_CHECKS: list[NodeCheck] = [OutputMatchesSchema(), NonEmptyText(), FilesExistAndOpen()]
+
+
+def run_node_checks(outcome: NodeOutcome, checks: list[NodeCheck] | None = None) -> list[Verdict]:
+    """Run checks in order; after a schema failure the others would judge garbage, so stop there."""
+    verdicts = []
+    for check in checks or NODE_CHECKS:
+        v = check(outcome)
+        verdicts.append(v)
+        if check.name == "schema" and not v.passed:
+            break
+    return verdicts
+
+
+def fold(verdicts: list[Verdict]) -> tuple[bool, float]:
+    """One pass/fail and one score (the mean) for a node's verdicts."""
+    if not verdicts:
+        return True, 1.0
+    return all(v.passed for v in verdicts), sum(v.score for v in verdicts) / len(verdicts)
+
+
+def references_resolve(node_id: str, refs: list[Reference], resolve: Callable[[Reference], Any]) -> Verdict:
+    """Every `${...}` a node reads exists in what finished before it."""
+    missing = []
+    for ref in refs:
+        try:
+            resolve(ref)
+        except KeyError as exc:
+            missing.append(str(exc.args[0]))
+    score = 1.0 - len(missing) / len(refs) if refs else 1.0
+    return Verdict(check="references", passed=not missing, score=score, node_id=node_id,
+                   message="; ".join(missing) if missing else f"{len(refs)} reference(s) resolved")
+
+
+def agreement(name: str, left: tuple[str, Any], right: tuple[str, Any], tolerance: float = 0.0) -> Verdict:
+    """Two outputs agree on a value: equal, or numbers within `tolerance` (relative)."""
+    (ln, lv), (rn, rv) = left, right
+    if isinstance(lv, (int, float)) and isinstance(rv, (int, float)):
+        ok = math.isclose(float(lv), float(rv), rel_tol=tolerance, abs_tol=tolerance)
+        score = 1.0 if ok else max(0.0, 1.0 - abs(float(lv) - float(rv)) / (abs(float(lv)) + abs(float(rv)) + 1e-12))
+    else:
+        ok = _norm(lv) == _norm(rv)
+        score = 1.0 if ok else 0.0
+    msg = f"{ln} = {lv!r} {'==' if ok else '!='} {rn} = {rv!r}"
+    return Verdict(check=name, passed=ok, score=score, message=msg)
+
+
+def _norm(v: Any) -> Any:
+    return v.strip().casefold() if isinstance(v, str) else v

@@ -1,0 +1,118 @@
+"""Typed events, one per transition of a run.
+
+The runtime emits them; the journal stores them, the CLI draws progress from them, `--json`
+streams them, and the UI (later) forwards them over SSE. Each carries the run id, the node id
+(when it is about a node) and a wall-clock timestamp.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    node_id: str | None = None
+    ts: float = Field(default_factory=time.time)
+
+
+class RunStarted(_Event):
+    kind: Literal["run.started"] = "run.started"
+    nodes: list[str]
+    resumed: bool = False
+    done_before: list[str] = []  # nodes finished in an earlier attempt of this run (resume)
+
+
+class RunPlanned(_Event):
+    kind: Literal["run.planned"] = "run.planned"
+    nodes: list[str]
+    backend: str
+
+
+class RunFinished(_Event):
+    kind: Literal["run.finished"] = "run.finished"
+    status: str  # succeeded | failed | cancelled | timed_out
+    duration_s: float
+    counts: dict[str, int]
+
+
+class NodeStarted(_Event):
+    kind: Literal["node.started"] = "node.started"
+    expert: str
+    attempt: int
+
+
+class NodeProgress(_Event):
+    kind: Literal["node.progress"] = "node.progress"
+    fraction: float | None
+    message: str = ""
+
+
+class NodeFinished(_Event):
+    kind: Literal["node.finished"] = "node.finished"
+    expert: str
+    attempt: int
+    duration_s: float
+
+
+class NodeFailed(_Event):
+    kind: Literal["node.failed"] = "node.failed"
+    expert: str | None
+    attempt: int
+    error: str
+    final: bool  # False while a retry, another candidate or a replan is still to come
+
+
+class NodeSkipped(_Event):
+    kind: Literal["node.skipped"] = "node.skipped"
+    reason: str
+
+
+class RouteDecided(_Event):
+    kind: Literal["route.decided"] = "route.decided"
+    decision: dict[str, Any]
+
+
+class CheckCompleted(_Event):
+    kind: Literal["check.completed"] = "check.completed"
+    check: str
+    passed: bool
+    score: float
+    message: str = ""
+    expert: str | None = None
+
+
+class RetryScheduled(_Event):
+    kind: Literal["retry.scheduled"] = "retry.scheduled"
+    attempt: int
+    delay_s: float
+    next_expert: str
+    reason: str
+
+
+class NodeReplanned(_Event):
+    kind: Literal["node.replanned"] = "node.replanned"
+    new_nodes: list[str]
+    reason: str
+
+
+class ArtifactWritten(_Event):
+    kind: Literal["artifact.written"] = "artifact.written"
+    path: str  # relative to the run folder
+    bytes: int
+
+
+Event = Annotated[
+    RunStarted | RunPlanned | RunFinished | NodeStarted | NodeProgress | NodeFinished | NodeFailed
+    | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | ArtifactWritten,
+    Field(discriminator="kind"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EventSink = Callable[[Any], None]

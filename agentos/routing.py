@@ -1,0 +1,87 @@
+"""The router protocol, and the deterministic router used until the learned one (router/) lands.
+
+`route(query, candidates) -> Decision` picks an expert for a node; `update(decision, reward)`
+tells the router how that choice went (the consistency verdict's score). The runtime records
+every decision in the run's result and follows `ranking` when it must try another candidate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from agentos.errors import UserError
+from agentos.sdk import ExpertCard
+
+
+class RouteQuery(BaseModel):
+    """What a router knows about a node when it decides."""
+
+    run_id: str
+    node_id: str
+    capability: str
+    pinned: str | None = None  # the task file named this expert
+    text: str = ""  # description + literal inputs, for text features
+    input_types: dict[str, str] = Field(default_factory=dict)
+    depth: int = 0  # longest path from a source node
+
+
+class Decision(BaseModel):
+    node_id: str
+    capability: str
+    chosen: str
+    ranking: list[str]  # every candidate, best first; retries walk down it
+    probabilities: dict[str, float]
+    propensity: float = 1.0  # probability with which `chosen` was picked
+    confident: bool = True
+    gated: bool = False  # confidence below the gate: run `alternatives` side by side
+    alternatives: list[str] = Field(default_factory=list)
+    explored: bool = False
+    router: str
+    reason: str = ""
+
+
+@runtime_checkable
+class Router(Protocol):
+    name: str
+
+    def route(self, query: RouteQuery, candidates: list[ExpertCard]) -> Decision: ...
+
+    def update(self, decision: Decision, reward: float, expert: str | None = None) -> None: ...
+
+
+class DeterministicRouter:
+    """Pinned expert if any, else the cheapest, then fastest, then alphabetical candidate."""
+
+    name = "deterministic"
+
+    def __init__(self, **options: Any):
+        if options:
+            raise UserError(f"router `deterministic` takes no options (got: {', '.join(options)})")
+        self.rewards: list[tuple[str, str, float]] = []
+
+    def route(self, query: RouteQuery, candidates: list[ExpertCard]) -> Decision:
+        def key(card: ExpertCard) -> tuple[float, float, str]:
+            op = card.operation_for(query.capability)
+            return (op.cost, op.latency_s, card.name) if op else (float("inf"), float("inf"), card.name)
+
+        ranking = [c.name for c in sorted(candidates, key=key)]
+        if query.pinned:
+            ranking = [query.pinned] + [n for n in ranking if n != query.pinned]
+        chosen = ranking[0]
+        return Decision(node_id=query.node_id, capability=query.capability, chosen=chosen, ranking=ranking,
+                        probabilities={n: 1.0 if n == chosen else 0.0 for n in ranking}, router=self.name,
+                        reason="pinned by the task file" if query.pinned else "lowest cost, then latency, then name")
+
+    def update(self, decision: Decision, reward: float, expert: str | None = None) -> None:
+        self.rewards.append((decision.node_id, expert or decision.chosen, reward))
+
+
+ROUTERS: dict[str, type] = {"deterministic": DeterministicRouter}
+
+
+def make_router(name: str, options: dict[str, Any]) -> Router:
+    if name not in ROUTERS:
+        raise UserError(f"unknown router {name!r} (available: {', '.join(sorted(ROUTERS))})")
+    return ROUTERS[name](**options)

@@ -1,0 +1,466 @@
+"""The parallel runtime: runs a task graph on asyncio, a node the moment its inputs are ready.
+
+Structured concurrency: every node task belongs to one TaskGroup; nothing runs detached. A node
+is routed, run under its timeout, checked, and its verdict rewards the router; a failed node
+skips only its dependents while independent branches finish. Budgets (wall time, nodes,
+retries, cost) stop the run cleanly, and every transition goes to the journal and the sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agentos.checks import (
+    NODE_CHECKS,
+    NodeCheck,
+    NodeOutcome,
+    Verdict,
+    agreement,
+    fold,
+    references_resolve,
+    run_node_checks,
+)
+from agentos.errors import AgentOSError, PlanError
+from agentos.events import (
+    CheckCompleted,
+    NodeFailed,
+    NodeFinished,
+    NodeReplanned,
+    NodeSkipped,
+    NodeStarted,
+    RetryScheduled,
+    RouteDecided,
+    RunFinished,
+)
+from agentos.graph import TaskGraph
+from agentos.journal import Journal
+from agentos.references import INPUTS, Reference, iter_references, lookup, parse_reference, substitute
+from agentos.registry import Registry
+from agentos.result import Attempt, NodeResult, RunResult
+from agentos.routing import Decision, RouteQuery, Router
+from agentos.sdk import Expert, ExpertContext, OperationCard
+from agentos.taskspec import NodeSpec, TaskSpec
+
+log = logging.getLogger("agentos.runtime")
+
+Replanner = Callable[[TaskSpec, TaskGraph, str, str], Awaitable[list[NodeSpec]]]
+
+
+@dataclass
+class _Try:
+    """One expert's attempt at a node."""
+
+    expert: str
+    ok: bool
+    output: BaseModel | None = None
+    error: str | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    score: float = 0.0
+    duration_s: float = 0.0
+    cost: float = 0.0
+    artifacts: list[Path] = field(default_factory=list)
+    rejected: bool = False  # ran, but a check failed
+
+
+class Runtime:
+    """Executes one run. Create one per run; `execute` may be called once."""
+
+    def __init__(self, *, spec: TaskSpec, registry: Registry, router: Router, run_id: str, run_dir: Path,
+                 journal: Journal, sinks: list[Callable[[Any], None]] | None = None, host: Any = None,
+                 replanner: Replanner | None = None, checks: list[NodeCheck] | None = None):
+        self.spec = spec
+        self.budget = spec.budget
+        self.registry = registry
+        self.router = router
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.journal = journal
+        self.sinks = sinks or []
+        self.host = host
+        self.replanner = replanner
+        self.checks = checks or NODE_CHECKS
+        self.cost = 0.0
+        self.nodes_ever = 0
+        self.replans = 0
+        self._sem = asyncio.Semaphore(self.budget.max_parallel)
+        self._tg: asyncio.TaskGroup | None = None
+        self._contexts: dict[str, ExpertContext] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = threading.get_ident()
+
+    # events ----------------------------------------------------------------------------------------
+    def emit(self, event: Any) -> None:
+        """Record and fan out an event; experts running in threads are marshalled to the loop thread."""
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self.emit, event)
+            return
+        self.journal.append(event)
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken display must never break a run
+                log.exception("event sink failed")
+
+    # the scheduler ---------------------------------------------------------------------------------
+    async def execute(self, graph: TaskGraph, result: RunResult) -> RunResult:
+        self.graph = graph
+        self.result = result
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.nodes_ever = len(graph)
+        self.outputs: dict[str, dict[str, Any]] = {
+            n.id: n.output for n in result.nodes.values() if n.status == "succeeded" and n.output is not None}
+        self.waiting: dict[str, set[str]] = {
+            n: {p for p in graph.predecessors(n) if p not in self.outputs} for n in graph.g.nodes}
+        status = "succeeded"
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if self.budget.wall_time_s:
+                    await stack.enter_async_context(asyncio.timeout(self.budget.wall_time_s))
+                async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
+                    for n in list(graph.g.nodes):
+                        if n not in self.outputs and not self.waiting[n]:
+                            self._start(n)
+        except TimeoutError:
+            status = "timed_out"
+            self._stop_unfinished(f"wall-time budget of {self.budget.wall_time_s}s spent")
+        except asyncio.CancelledError:
+            status = "cancelled"
+            self._stop_unfinished("run cancelled")
+            self._finish(status)
+            raise
+        self._final_checks()
+        if status == "succeeded" and (any(n.status != "succeeded" for n in result.nodes.values())
+                                      or any(not v.passed for v in result.checks)):
+            status = "failed"
+        self._finish(status)
+        return result
+
+    def _start(self, node_id: str) -> None:
+        assert self._tg is not None
+        self._tg.create_task(self._node(node_id), name=f"node:{node_id}")
+
+    def _settle(self, node_id: str) -> None:
+        """A node reached a final state: release or skip what waits for it."""
+        res = self.result.nodes[node_id]
+        self.journal.record_node(res)
+        if res.status == "succeeded":
+            for succ in self.graph.successors(node_id):
+                waits = self.waiting[succ]
+                waits.discard(node_id)
+                if not waits and self.result.nodes[succ].status == "pending":
+                    self._start(succ)
+        else:
+            for d in sorted(self.graph.descendants(node_id)):
+                dep = self.result.nodes[d]
+                if dep.status == "pending":
+                    dep.status = "skipped"
+                    dep.skipped_because = f"upstream node `{node_id}` {res.status}"
+                    self.emit(NodeSkipped(run_id=self.run_id, node_id=d, reason=dep.skipped_because))
+                    self.journal.record_node(dep)
+
+    def _stop_unfinished(self, why: str) -> None:
+        for ctx in self._contexts.values():
+            ctx.cancel()
+        for res in self.result.nodes.values():
+            if res.status in ("pending", "running"):
+                res.status = "cancelled"
+                res.error = why
+                self.journal.record_node(res)
+        self.result.errors.append(why)
+
+    def _finish(self, status: str) -> None:
+        r = self.result
+        r.status = status  # type: ignore[assignment]
+        r.finished_at = time.time()
+        r.duration_s = round(r.finished_at - r.started_at, 6)
+        r.cost = round(self.cost, 6)
+        self.emit(RunFinished(run_id=self.run_id, status=status, duration_s=r.duration_s, counts=r.counts()))
+        self.journal.set_status(self.run_id, status)
+        r.write(self.run_dir / "result.json")
+
+    # one node --------------------------------------------------------------------------------------
+    async def _node(self, node_id: str) -> None:
+        spec = self.graph.spec(node_id)
+        res = self.result.nodes[node_id]
+        res.status = "running"
+        res.started_at = time.time()
+        try:
+            await self._run_node(spec, res)
+        except asyncio.CancelledError:
+            res.status = "cancelled"
+            raise
+        except _Replanned:
+            return  # the replacement nodes were started in its place
+        except Exception as exc:  # a bug in an expert or the runtime fails this node only
+            log.debug("node %s crashed", node_id, exc_info=True)
+            res.status = "failed"
+            res.error = res.error or f"{type(exc).__name__}: {exc}"
+        res.finished_at = time.time()
+        res.duration_s = round(res.finished_at - (res.started_at or res.finished_at), 6)
+        self._settle(node_id)
+
+    async def _run_node(self, spec: NodeSpec, res: NodeResult) -> None:
+        node_id = spec.id
+        capability = spec.capability or ""
+        refs = [parse_reference(body) for _, body in iter_references(spec.inputs)]
+        if refs:
+            verdict = references_resolve(node_id, refs, self._resolve)
+            if not verdict.passed:
+                self._verdicts(res, [verdict])
+                self._fail(res, None, 1, f"references did not resolve: {verdict.message}")
+                return
+        raw_inputs = substitute(spec.inputs, self._resolve)
+
+        experts = [self.registry.get(spec.expert)] if spec.expert else self.registry.candidates(capability)
+        decision = self.router.route(self._query(spec), [e.card for e in experts])
+        res.decision = decision.model_dump()
+        self.emit(RouteDecided(run_id=self.run_id, node_id=node_id, decision=res.decision))
+
+        max_attempts = 1 + (spec.retries if spec.retries is not None else self.budget.max_retries)
+        tried: list[str] = []
+        rejected: set[str] = set()
+        attempt = 0
+        if decision.gated and len(decision.alternatives) > 1:
+            best = await self._gate(spec, res, decision, raw_inputs)
+            attempt = len(decision.alternatives)
+            tried += decision.alternatives
+            if best is not None:
+                self._succeed(res, best)
+                return
+            rejected |= set(decision.alternatives)
+
+        while attempt < max_attempts:
+            attempt += 1
+            name = self._next_expert(decision, tried, rejected)
+            if name is None:
+                break
+            op = self.registry.operation(name, capability)
+            if self.budget.max_cost is not None and self.cost + op.cost > self.budget.max_cost + 1e-12:
+                self._fail(res, name, attempt, f"cost budget spent ({self.cost:g} of {self.budget.max_cost:g}; "
+                                                f"`{name}` costs {op.cost:g})")
+                return
+            tried.append(name)
+            t = await self._try(spec, self.registry.get(name), op, raw_inputs, attempt)
+            res.attempts.append(Attempt(attempt=attempt, expert=name, duration_s=t.duration_s, error=t.error,
+                                        status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
+                                        score=t.score if t.verdicts else None))
+            if t.verdicts:
+                self.router.update(decision, t.score, name)
+                self._verdicts(res, t.verdicts)
+            if t.ok:
+                self._succeed(res, t)
+                return
+            if t.rejected:
+                rejected.add(name)
+            last = attempt >= max_attempts or self._next_expert(decision, tried, rejected) is None
+            self.emit(NodeFailed(run_id=self.run_id, node_id=node_id, expert=name, attempt=attempt,
+                                 error=t.error or "", final=last and not self._can_replan()))
+            if not last:
+                nxt = self._next_expert(decision, tried, rejected) or name
+                delay = 0.0 if t.rejected else self.budget.retry_backoff_s * (2 ** (attempt - 1))
+                self.emit(RetryScheduled(run_id=self.run_id, node_id=node_id, attempt=attempt + 1, delay_s=delay,
+                                         next_expert=nxt, reason=t.error or ""))
+                if delay:
+                    await asyncio.sleep(delay)
+            res.error = t.error
+
+        if self._can_replan():
+            await self._replan(spec, res)
+        self._fail(res, tried[-1] if tried else None, attempt, res.error or "no candidate left to try", emit=False)
+
+    def _next_expert(self, decision: Decision, tried: list[str], rejected: set[str]) -> str | None:
+        """First untried candidate in the router's ranking; else retry the last one unless it was rejected."""
+        for name in decision.ranking:
+            if name not in tried:
+                return name
+        if tried and tried[-1] not in rejected:
+            return tried[-1]
+        usable = [n for n in decision.ranking if n not in rejected]
+        return usable[0] if usable else None
+
+    async def _try(self, spec: NodeSpec, exp: Expert, op: OperationCard, raw_inputs: dict[str, Any],
+                   attempt: int) -> _Try:
+        name = exp.card.name
+        try:
+            inputs = op.input_model.model_validate(raw_inputs)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            return _Try(name, False, error=f"inputs do not fit `{op.capability}` of {name}: {where}: {first['msg']}")
+        ctx = ExpertContext(run_id=self.run_id, node_id=spec.id, run_dir=self.run_dir, attempt=attempt,
+                            host=self.host, emit=self.emit, expert_name=name)
+        self._contexts[spec.id] = ctx
+        timeout = spec.timeout_s or self.budget.node_timeout_s
+        self.emit(NodeStarted(run_id=self.run_id, node_id=spec.id, expert=name, attempt=attempt))
+        t0 = time.perf_counter()
+        try:
+            async with self._sem:
+                async with asyncio.timeout(timeout):
+                    out = await exp.run(op.capability, inputs, ctx)
+        except TimeoutError:
+            ctx.cancel()
+            return _Try(name, False, error=f"timed out after {timeout:g}s", duration_s=time.perf_counter() - t0,
+                        cost=self._charge(op, ctx))
+        except asyncio.CancelledError:
+            ctx.cancel()
+            raise
+        except Exception as exc:
+            msg = str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}"
+            return _Try(name, False, error=msg, duration_s=time.perf_counter() - t0, cost=self._charge(op, ctx))
+        finally:
+            self._contexts.pop(spec.id, None)
+        dt = time.perf_counter() - t0
+        cost = self._charge(op, ctx)
+        outcome = NodeOutcome(node_id=spec.id, expert=name, output=out, output_model=op.output_model,
+                              artifacts=ctx.artifacts.files(), run_dir=self.run_dir)
+        verdicts = run_node_checks(outcome, self.checks)
+        passed, score = fold(verdicts)
+        if not passed:
+            failed = "; ".join(f"{v.check}: {v.message}" for v in verdicts if not v.passed)
+            return _Try(name, False, verdicts=verdicts, score=score, duration_s=dt, cost=cost,
+                        error=f"check failed: {failed}", rejected=True)
+        self.emit(NodeFinished(run_id=self.run_id, node_id=spec.id, expert=name, attempt=attempt,
+                               duration_s=round(dt, 6)))
+        return _Try(name, True, output=outcome.output, verdicts=verdicts, score=score, duration_s=dt, cost=cost,
+                    artifacts=outcome.artifacts)
+
+    def _charge(self, op: OperationCard, ctx: ExpertContext) -> float:
+        cost = ctx.cost or op.cost
+        self.cost += cost
+        return cost
+
+    async def _gate(self, spec: NodeSpec, res: NodeResult, decision: Decision,
+                    raw_inputs: dict[str, Any]) -> _Try | None:
+        """The router was unsure: run its top candidates side by side and keep the best verdict."""
+        cap = spec.capability or ""
+        names = decision.alternatives
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self._try(spec, self.registry.get(n), self.registry.operation(n, cap),
+                                              raw_inputs, i + 1)) for i, n in enumerate(names)]
+        tries = [t.result() for t in tasks]
+        for i, t in enumerate(tries):
+            res.attempts.append(Attempt(attempt=i + 1, expert=t.expert, duration_s=t.duration_s, error=t.error,
+                                        status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
+                                        score=t.score if t.verdicts else None))
+            if t.verdicts:
+                self.router.update(decision, t.score, t.expert)
+                self._verdicts(res, t.verdicts)
+        ok = [t for t in tries if t.ok]
+        best = max(ok, key=lambda t: t.score) if ok else None
+        res.gate = {"ran": names, "scores": {t.expert: t.score for t in tries},
+                    "picked": best.expert if best else None}
+        return best
+
+    def _succeed(self, res: NodeResult, t: _Try) -> None:
+        assert t.output is not None
+        res.status = "succeeded"
+        res.expert = t.expert
+        res.output = t.output.model_dump(mode="json")
+        res.cost += t.cost
+        res.error = None
+        res.artifacts = [str(p.relative_to(self.run_dir.resolve())) if p.is_relative_to(self.run_dir.resolve())
+                         else str(p) for p in t.artifacts]
+        self.outputs[res.id] = res.output
+
+    def _fail(self, res: NodeResult, expert: str | None, attempt: int, error: str, emit: bool = True) -> None:
+        res.status = "failed"
+        res.expert = expert
+        res.error = error
+        if emit:
+            self.emit(NodeFailed(run_id=self.run_id, node_id=res.id, expert=expert, attempt=attempt, error=error,
+                                 final=True))
+
+    def _verdicts(self, res: NodeResult, verdicts: list[Verdict]) -> None:
+        res.verdicts.extend(verdicts)
+        for v in verdicts:
+            self.emit(CheckCompleted(run_id=self.run_id, node_id=res.id, check=v.check, passed=v.passed,
+                                     score=v.score, message=v.message, expert=v.expert))
+
+    # replanning ------------------------------------------------------------------------------------
+    def _can_replan(self) -> bool:
+        return self.replanner is not None and self.replans < self.budget.max_replans
+
+    async def _replan(self, spec: NodeSpec, res: NodeResult) -> None:
+        assert self.replanner is not None
+        self.replans += 1
+        try:
+            new_nodes = await self.replanner(self.spec, self.graph, spec.id, res.error or "failed")
+            added = [n for n in new_nodes if n.id != spec.id]
+            if self.nodes_ever + len(added) > self.budget.max_nodes:
+                raise PlanError(f"the replan adds {len(added)} nodes; budget.max_nodes is {self.budget.max_nodes}")
+            self.graph.replace(spec.id, new_nodes)
+        except AgentOSError as exc:
+            res.error = f"{res.error}; replan failed: {exc}"
+            self.emit(NodeFailed(run_id=self.run_id, node_id=spec.id, expert=res.expert, attempt=len(res.attempts),
+                                 error=res.error, final=True))
+            return
+        self.nodes_ever += len(added)
+        self.emit(NodeReplanned(run_id=self.run_id, node_id=spec.id, new_nodes=[n.id for n in new_nodes],
+                                reason=res.error or ""))
+        self.spec.graph = [n for n in self.spec.graph if n.id != spec.id] + new_nodes
+        for n in new_nodes:
+            if n.id == spec.id:
+                res.status = "pending"
+                res.capability = n.capability
+            else:
+                self.result.nodes[n.id] = NodeResult(id=n.id, capability=n.capability)
+            self.waiting[n.id] = {p for p in self.graph.predecessors(n.id) if p not in self.outputs}
+        for n in new_nodes:
+            if not self.waiting[n.id]:
+                self._start(n.id)
+        raise _Replanned()
+
+    # references and features -----------------------------------------------------------------------
+    def _resolve(self, ref: Reference) -> Any:
+        if ref.source == INPUTS:
+            return lookup(self.spec.inputs, ref)
+        if ref.source not in self.outputs:
+            raise KeyError(f"{ref.text}: node `{ref.source}` has no output")
+        return lookup(self.outputs[ref.source], ref)
+
+    def _query(self, spec: NodeSpec) -> RouteQuery:
+        literal = {k: v for k, v in spec.inputs.items() if isinstance(v, (str, int, float, bool))
+                   and "${" not in str(v)}
+        text = " ".join(filter(None, [spec.capability or "", spec.description,
+                                      " ".join(f"{k}={v}" for k, v in literal.items())]))
+        return RouteQuery(run_id=self.run_id, node_id=spec.id, capability=spec.capability or "",
+                          pinned=spec.expert, text=text[:2000], depth=self._depths().get(spec.id, 0),
+                          input_types={k: type(v).__name__ for k, v in spec.inputs.items()})
+
+    def _depths(self) -> dict[str, int]:
+        if getattr(self, "_depth_cache_n", -1) != len(self.graph):
+            self._depth_cache = self.graph.depth()
+            self._depth_cache_n = len(self.graph)
+        return self._depth_cache
+
+    # final checks ----------------------------------------------------------------------------------
+    def _final_checks(self) -> None:
+        for check in self.spec.checks:
+            sides = []
+            for text in check.agree:
+                body = next(iter_references(text))[1]
+                ref = parse_reference(body)
+                try:
+                    sides.append((ref.text, self._resolve(ref)))
+                except KeyError as exc:
+                    sides.append((ref.text, f"<unresolved: {exc.args[0]}>"))
+            v = agreement("agree", sides[0], sides[1], check.tolerance)
+            self.result.checks.append(v)
+            self.emit(CheckCompleted(run_id=self.run_id, check=v.check, passed=v.passed, score=v.score,
+                                     message=v.message))
+
+
+class _Replanned(Exception):
+    """Internal: the node was swapped for a replanned fragment."""

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set-up for a fresh machine, idempotent: installs the system parts AgentOS's experts and tests
+# drive (Chromium, Mosquitto, espeak-ng) when they are missing, then AgentOS itself.
+#   scripts/setup.sh            # AgentOS + test tools (extra "dev")
+#   scripts/setup.sh all        # every extra
+# torch is not needed yet; when an extra needs it, install the CPU build first:
+#   pip install torch==2.13.0   (see README: a bare `torch` pulls a multi-GB CUDA build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-dev}"
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: installing agentos[${extras}]"
+python3 -m pip install -q --disable-pip-version-check -e ".[${extras}]"
+echo "setup: done ($(agentos --version))"
