@@ -10,7 +10,7 @@ import asyncio
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +119,16 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             agent = HostAgent(host, registry)
             replanner = agent.replan
         if not spec.graph:
+            if host is None:  # a resumed run that failed while planning, and no host now
+                raise HostNotConfiguredError("this run has no graph yet and no host model is configured to plan it "
+                                             "(set `host:` in the task file or AGENTOS_HOST_URL/AGENTOS_HOST_MODEL)")
             spec.graph = await agent.plan(spec)
             planned_by = agent.backend
             journal.update_spec(run_id, spec.model_dump(mode="json"), planned_by)
-            journal.append(RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by))
+            planned = RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by)
+            journal.append(planned)
+            for sink in sinks:  # the runtime does not exist yet, so send it to the sinks here
+                sink(planned)
         graph = TaskGraph.from_spec(spec)
         router = router or make_router(spec.router.name, spec.router.options)
         result = RunResult(run_id=run_id, status="running", task_file=str(spec.file) if spec.file else None,
@@ -153,4 +159,16 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
 
 def run(task: str | Path | TaskSpec | dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
     """Blocking form of `arun`, for scripts and notebooks without a running event loop."""
-    return asyncio.run(arun(task, **kwargs))
+    return run_blocking(arun(task, **kwargs))
+
+
+def run_blocking(coro: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """asyncio.run, but the main task returns None: on exit Python 3.11 formats the main task
+    (result included) into an error message it then discards, which costs ~0.5 s for a big result."""
+    box: list[RunResult] = []
+
+    async def main() -> None:
+        box.append(await coro)
+
+    asyncio.run(main())
+    return box[0]

@@ -58,6 +58,8 @@ class OutputMatchesSchema:
     name = "schema"
 
     def __call__(self, outcome: NodeOutcome) -> Verdict:
+        if type(outcome.output) is outcome.output_model:  # built through its own validator already
+            return _verdict(self.name, outcome, 1.0, f"matches {outcome.output_model.__name__}")
         try:
             validated = outcome.output_model.model_validate(
                 outcome.output.model_dump() if isinstance(outcome.output, BaseModel) else outcome.output)

@@ -6,7 +6,6 @@ Exit codes: 0 the run succeeded, 1 it failed (a node or a check failed, or time 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import sys
@@ -108,7 +107,7 @@ def run(
 
     Example: agentos run examples/quickstart/task.yaml --set budget.max_retries=3
     """
-    from agentos.api import arun
+    from agentos.api import arun, run_blocking
     from agentos.cli_view import JsonLines, LiveProgress, print_summary
 
     if file is None and resume is None:
@@ -138,10 +137,10 @@ def run(
     try:
         if progress:
             with progress:
-                result = asyncio.run(arun(file, output=output, resume=resume, overrides=overrides or [],
+                result = run_blocking(arun(file, output=output, resume=resume, overrides=overrides or [],
                                           on_event=fan, run_id=run_id))
         else:
-            result = asyncio.run(arun(file, output=output, resume=resume, overrides=overrides or [],
+            result = run_blocking(arun(file, output=output, resume=resume, overrides=overrides or [],
                                       on_event=fan, run_id=run_id))
     except KeyboardInterrupt:
         rid = started.get("run_id", "?")

@@ -40,7 +40,7 @@ def _as_experts(obj: Any, source: str) -> list[Expert]:
         return [obj()]
     if isinstance(obj, (list, tuple)):
         return [e for item in obj for e in _as_experts(item, source)]
-    if callable(obj):
+    if callable(obj) and not isinstance(obj, type):  # a factory; another class is a mistake, not one
         return _as_experts(obj(), source)
     raise AgentOSError(f"{source}: expected an Expert, an Expert class or a list of them, "
                        f"got {type(obj).__name__}")
@@ -51,6 +51,7 @@ class Registry:
 
     def __init__(self, experts: Iterable[Expert | type[Expert]] = ()):
         self._experts: dict[str, Expert] = {}
+        self._caps: dict[str, list[str]] | None = None  # capability -> expert names, rebuilt on register
         self.failures: list[LoadFailure] = []
         for e in experts:
             self.register(e)
@@ -61,6 +62,7 @@ class Registry:
         if name in self._experts and self._experts[name] is not exp:
             raise AgentOSError(f"two experts are named {name!r}; expert names must be unique")
         self._experts[name] = exp
+        self._caps = None
         return exp
 
     @classmethod
@@ -101,14 +103,17 @@ class Registry:
             raise ExpertNotFoundError(f"no expert named {name!r} ({hint})") from None
 
     def capabilities(self) -> dict[str, list[str]]:
-        caps: dict[str, list[str]] = {}
-        for exp in self._experts.values():
-            for op in exp.card.operations:
-                caps.setdefault(op.capability, []).append(exp.card.name)
-        return caps
+        """Capability -> names of the experts offering it (registration order). Do not mutate."""
+        if self._caps is None:
+            caps: dict[str, list[str]] = {}
+            for exp in self._experts.values():
+                for op in exp.card.operations:
+                    caps.setdefault(op.capability, []).append(exp.card.name)
+            self._caps = caps
+        return self._caps
 
     def candidates(self, capability: str) -> list[Expert]:
-        found = [e for e in self._experts.values() if e.card.operation_for(capability)]
+        found = [self._experts[n] for n in self.capabilities().get(capability, [])]
         if not found:
             caps = self.capabilities()
             hint = suggest(capability, caps) or f"known capabilities: {', '.join(sorted(caps)) or 'none'}"

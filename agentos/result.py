@@ -57,6 +57,9 @@ class RunResult(BaseModel):
     planned_by: str | None = None  # host backend when the graph came from a goal
     resumed: int = 0  # how many times this run was resumed
 
+    def __repr__(self) -> str:
+        return f"RunResult(run_id={self.run_id!r}, status={self.status!r}, nodes={self.counts()})"
+
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"

@@ -115,10 +115,19 @@ class ExpertContext:
         self.attempt = attempt
         self.host = host
         self.artifacts = ArtifactStore(run_dir, node_id, emit, run_id)
-        self.log = logging.getLogger(f"agentos.expert.{expert_name or 'anon'}.{node_id}")
+        self._expert_name = expert_name or "anon"
+        self._log: logging.LoggerAdapter[logging.Logger] | None = None
         self.cost = 0.0  # an expert may add what a call really cost; the card's hint is the default
         self._emit = emit
         self._cancel = threading.Event()
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger named `agentos.expert.<expert>` whose records carry the run and node ids."""
+        if self._log is None:
+            self._log = logging.LoggerAdapter(logging.getLogger(f"agentos.expert.{self._expert_name}"),
+                                              {"run_id": self.run_id, "node_id": self.node_id})
+        return self._log
 
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1, or None when unknown) with a short message."""
@@ -181,11 +190,17 @@ def _with_ctx(fn: Callable[..., Any], takes_ctx: bool) -> Callable[..., Any]:
     return call
 
 
+def _own_doc(cls: type) -> str:
+    """The class's own docstring; `inspect.getdoc` would hand a subclass the base class's text."""
+    doc = cls.__dict__.get("__doc__")
+    return inspect.cleandoc(doc) if isinstance(doc, str) else ""
+
+
 async def _call(fn: Callable[..., Any], *args: Any) -> Any:
     """Await coroutine functions; run plain functions in a thread so they never block the loop."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
-    return await asyncio.to_thread(fn, *args)
+    return fn(*args)
 
 
 def operation(capability: str | Callable[..., Any] | None = None, *, cost: float = 0.0,
@@ -248,7 +263,7 @@ class Expert:
         if not ops:
             raise AgentOSError(f"{cls.__qualname__}: no `@operation` methods")
         card = ExpertCard(name=cls.name, domain=cls.domain, version=cls.version,
-                          description=cls.description or inspect.getdoc(cls) or "", operations=ops)
+                          description=cls.description or _own_doc(cls), operations=ops)
         return card, handlers
 
     async def run(self, capability: str, inputs: BaseModel, ctx: ExpertContext) -> BaseModel:

@@ -180,3 +180,27 @@ def test_ctrl_c_stops_cleanly_records_the_cancel_and_prints_how_to_resume(tmp_pa
     result = json.loads((runs / "c" / "result.json").read_text())
     assert result["status"] == "cancelled"
     assert result["nodes"]["first"]["status"] == "succeeded" and result["nodes"]["second"]["status"] == "cancelled"
+
+
+def test_a_terminal_gets_live_progress(tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agentos", "run", str(QUICKSTART), "-o", str(tmp_path)],
+                            stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "120"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "4/4 nodes" in screen  # the live header
+    assert "\x1b[" in screen  # drawn with terminal control codes, unlike the piped output

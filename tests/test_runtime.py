@@ -143,12 +143,16 @@ def test_a_blocking_expert_runs_in_a_thread_and_its_progress_is_journaled(tmp_pa
     j.close()
 
 
-def test_an_unresolvable_nested_reference_fails_the_node_with_a_references_verdict(tmp_path, registry):
-    r = run(tmp_path, registry, [step("a"), {"id": "b", "capability": "test.echo",
-                                             "inputs": {"text": "${a.value.missing}"}}])
-    assert r.nodes["b"].status == "failed"
+def test_a_reference_that_only_fails_at_run_time_fails_the_node_with_a_references_verdict(tmp_path):
+    notes = Path(__file__).resolve().parents[1] / "examples" / "quickstart" / "notes"
+    registry = Registry.discover(extra=EXPERTS)
+    r = run(tmp_path, registry, [{"id": "load", "capability": "text.load", "inputs": {"path": str(notes)}},
+                                 {"id": "b", "capability": "test.echo",
+                                  "inputs": {"text": "${load.documents.7.title}"}}])  # only 3 documents
+    assert r.nodes["load"].status == "succeeded" and r.nodes["b"].status == "failed"
     verdict = r.nodes["b"].verdicts[0]
-    assert verdict.check == "references" and not verdict.passed and "missing" in verdict.message
+    assert verdict.check == "references" and not verdict.passed
+    assert "index 7 out of range" in verdict.message
 
 
 def test_a_final_agree_check_that_fails_fails_the_run(tmp_path, registry):
