@@ -95,6 +95,7 @@ class Runtime:
         self._sem = asyncio.Semaphore(self.budget.max_parallel)
         self._tg: asyncio.TaskGroup | None = None
         self._contexts: dict[str, ExpertContext] = {}
+        self._ref_cache: dict[str, list[Reference]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = threading.get_ident()
 
@@ -214,19 +215,19 @@ class Runtime:
     async def _run_node(self, spec: NodeSpec, res: NodeResult) -> None:
         node_id = spec.id
         capability = spec.capability or ""
-        refs = [parse_reference(body) for _, body in iter_references(spec.inputs)]
+        refs = self._refs(spec)
         if refs:
             verdict = references_resolve(node_id, refs, self._resolve)
             if not verdict.passed:
-                self._verdicts(res, [verdict])
+                self._verdicts(res, _Try("", False, verdicts=[verdict], score=verdict.score))
                 self._fail(res, None, 1, f"references did not resolve: {verdict.message}")
                 return
         raw_inputs = substitute(spec.inputs, self._resolve)
 
         experts = [self.registry.get(spec.expert)] if spec.expert else self.registry.candidates(capability)
         decision = self.router.route(self._query(spec), [e.card for e in experts])
-        res.decision = decision.model_dump()
-        self.emit(RouteDecided(run_id=self.run_id, node_id=node_id, decision=res.decision))
+        res.decision = decision
+        self.emit(RouteDecided(run_id=self.run_id, node_id=node_id, decision=decision))
 
         max_attempts = 1 + (spec.retries if spec.retries is not None else self.budget.max_retries)
         tried: list[str] = []
@@ -258,7 +259,7 @@ class Runtime:
                                         score=t.score if t.verdicts else None))
             if t.verdicts:
                 self.router.update(decision, t.score, name)
-                self._verdicts(res, t.verdicts)
+                self._verdicts(res, t)
             if t.ok:
                 self._succeed(res, t)
                 return
@@ -356,7 +357,7 @@ class Runtime:
                                         score=t.score if t.verdicts else None))
             if t.verdicts:
                 self.router.update(decision, t.score, t.expert)
-                self._verdicts(res, t.verdicts)
+                self._verdicts(res, t)
         ok = [t for t in tries if t.ok]
         best = max(ok, key=lambda t: t.score) if ok else None
         res.gate = {"ran": names, "scores": {t.expert: t.score for t in tries},
@@ -382,11 +383,10 @@ class Runtime:
             self.emit(NodeFailed(run_id=self.run_id, node_id=res.id, expert=expert, attempt=attempt, error=error,
                                  final=True))
 
-    def _verdicts(self, res: NodeResult, verdicts: list[Verdict]) -> None:
-        res.verdicts.extend(verdicts)
-        for v in verdicts:
-            self.emit(CheckCompleted(run_id=self.run_id, node_id=res.id, check=v.check, passed=v.passed,
-                                     score=v.score, message=v.message, expert=v.expert))
+    def _verdicts(self, res: NodeResult, t: _Try) -> None:
+        res.verdicts.extend(t.verdicts)
+        self.emit(CheckCompleted(run_id=self.run_id, node_id=res.id, passed=all(v.passed for v in t.verdicts),
+                                 score=t.score, verdicts=t.verdicts, expert=t.expert or None))
 
     # replanning ------------------------------------------------------------------------------------
     def _can_replan(self) -> bool:
@@ -410,6 +410,7 @@ class Runtime:
         self.emit(NodeReplanned(run_id=self.run_id, node_id=spec.id, new_nodes=[n.id for n in new_nodes],
                                 reason=res.error or ""))
         self.spec.graph = [n for n in self.spec.graph if n.id != spec.id] + new_nodes
+        self.journal.update_spec(self.run_id, self.spec.model_dump(mode="json"))  # a resume sees the new graph
         for n in new_nodes:
             if n.id == spec.id:
                 res.status = "pending"
@@ -429,6 +430,12 @@ class Runtime:
         if ref.source not in self.outputs:
             raise KeyError(f"{ref.text}: node `{ref.source}` has no output")
         return lookup(self.outputs[ref.source], ref)
+
+    def _refs(self, spec: NodeSpec) -> list[Reference]:
+        refs = self._ref_cache.get(spec.id)
+        if refs is None:
+            refs = self._ref_cache[spec.id] = [parse_reference(body) for _, body in iter_references(spec.inputs)]
+        return refs
 
     def _query(self, spec: NodeSpec) -> RouteQuery:
         literal = {k: v for k, v in spec.inputs.items() if isinstance(v, (str, int, float, bool))
@@ -456,10 +463,10 @@ class Runtime:
                     sides.append((ref.text, self._resolve(ref)))
                 except KeyError as exc:
                     sides.append((ref.text, f"<unresolved: {exc.args[0]}>"))
-            v = agreement("agree", sides[0], sides[1], check.tolerance)
-            self.result.checks.append(v)
-            self.emit(CheckCompleted(run_id=self.run_id, check=v.check, passed=v.passed, score=v.score,
-                                     message=v.message))
+            self.result.checks.append(agreement("agree", sides[0], sides[1], check.tolerance))
+        if self.result.checks:
+            passed, score = fold(self.result.checks)
+            self.emit(CheckCompleted(run_id=self.run_id, passed=passed, score=score, verdicts=self.result.checks))
 
 
 class _Replanned(Exception):

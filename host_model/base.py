@@ -1,0 +1,53 @@
+"""The one chat interface every host backend implements (HTTP client now, in-process engine later).
+
+Messages and tools use OpenAI's JSON shapes, because every backend we target already speaks them
+and the in-process engine can parse the same dicts. The reply is a small pydantic model so callers
+never touch a backend's own response types.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+# "auto" | "none" | "required" | the name of one tool to force | OpenAI's dict form, passed through
+ToolChoice = str | dict[str, Any] | None
+
+
+class ToolCall(BaseModel):
+    """A function call the model asked for; `arguments` is the JSON text exactly as generated."""
+
+    name: str
+    arguments: str
+    id: str | None = None
+
+
+class ChatReply(BaseModel):
+    """One assistant turn."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, int] = Field(default_factory=dict)  # prompt_tokens, completion_tokens, total_tokens
+    model: str = ""
+    reasoning: str | None = None  # a reasoning model's thinking, when the server returns it separately
+
+
+@runtime_checkable
+class HostModel(Protocol):
+    """A chat model: the host that plans task graphs, and the handle experts get as `ctx.host`."""
+
+    name: str  # what it is and where, e.g. "openai-compatible:http://127.0.0.1:8000/v1 model=step-3.5-flash"
+
+    async def chat(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
+                   schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
+                   tool_choice: ToolChoice = None, temperature: float | None = None,
+                   max_tokens: int | None = None) -> ChatReply:
+        """One chat completion.
+
+        `json_schema` asks for a reply whose text is JSON matching it (constrained decoding);
+        `tools` are OpenAI function tools and `tool_choice` may name one to force. A backend that
+        cannot honour either raises `UnsupportedFeatureError` naming which.
+        """
+        ...
