@@ -8,9 +8,10 @@ expert has several operations or state; decorate a typed function with `@expert`
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
-import threading
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
@@ -73,10 +74,13 @@ class ArtifactStore:
 
     def __init__(self, run_dir: Path, node_id: str, emit: EventSink | None = None, run_id: str = ""):
         self.run_dir = run_dir
-        self.root = run_dir / "artifacts" / node_id
         self._emit = emit
         self._run_id = run_id
         self._node_id = node_id
+
+    @functools.cached_property
+    def root(self) -> Path:
+        return self.run_dir / "artifacts" / self._node_id
 
     def path(self, name: str) -> Path:
         """A path for an artifact named `name` (folders allowed); its parent exists."""
@@ -102,7 +106,10 @@ class ArtifactStore:
                                        bytes=p.stat().st_size))
 
     def files(self) -> list[Path]:
-        return sorted(p for p in self.root.rglob("*") if p.is_file()) if self.root.exists() else []
+        """Every file under the node's artifact folder (most nodes write none: checked cheaply)."""
+        if not os.path.isdir(os.path.join(self.run_dir, "artifacts", self._node_id)):
+            return []
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
 
 
 class ExpertContext:
@@ -119,7 +126,7 @@ class ExpertContext:
         self._log: logging.LoggerAdapter[logging.Logger] | None = None
         self.cost = 0.0  # an expert may add what a call really cost; the card's hint is the default
         self._emit = emit
-        self._cancel = threading.Event()
+        self._cancelled = False  # set on the loop thread, read by worker threads; a bool is enough
 
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -138,14 +145,14 @@ class ExpertContext:
     @property
     def cancelled(self) -> bool:
         """True once the run is being cancelled; blocking code in threads should poll it."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     def raise_if_cancelled(self) -> None:
-        if self._cancel.is_set():
+        if self._cancelled:
             raise asyncio.CancelledError()
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self._cancelled = True
 
 
 def _io_models(fn: Callable[..., Any], skip_self: bool) -> tuple[type[BaseModel], type[BaseModel], bool]:
@@ -200,7 +207,7 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
     """Await coroutine functions; run plain functions in a thread so they never block the loop."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args)
-    return fn(*args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def operation(capability: str | Callable[..., Any] | None = None, *, cost: float = 0.0,
