@@ -7,9 +7,12 @@ next candidate, then ask the host to replan, within the budget.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,17 +30,16 @@ class Verdict(BaseModel):
     expert: str | None = None
 
 
-class NodeOutcome(BaseModel):
+@dataclass
+class NodeOutcome:
     """What a node check looks at."""
-
-    model_config = {"arbitrary_types_allowed": True}
 
     node_id: str
     expert: str
-    output: Any  # the raw object the expert returned
+    output: Any  # the raw object the expert returned; the schema check replaces it with the validated model
     output_model: type[BaseModel]
-    artifacts: list[Path] = []
     run_dir: Path
+    artifacts: list[Path] = field(default_factory=list)
 
 
 class NodeCheck(Protocol):
@@ -71,17 +73,6 @@ class OutputMatchesSchema:
         return _verdict(self.name, outcome, 1.0, f"matches {outcome.output_model.__name__}")
 
 
-def _strings(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
-
-
 class NonEmptyText:
     """Every required text field of the output has something in it."""
 
@@ -91,14 +82,18 @@ class NonEmptyText:
         out = outcome.output
         if not isinstance(out, BaseModel):
             return _verdict(self.name, outcome, 0.0, "output is not a model")
-        required = [k for k, f in type(out).model_fields.items() if f.is_required()]
-        texts = [(k, getattr(out, k)) for k in required if isinstance(getattr(out, k), str)]
-        if not texts:
+        names = _required_text_fields(type(out))
+        if not names:
             return _verdict(self.name, outcome, 1.0, "no required text fields")
-        empty = [k for k, v in texts if not v.strip()]
-        score = 1.0 - len(empty) / len(texts)
+        empty = [k for k in names if not getattr(out, k).strip()]
+        score = 1.0 - len(empty) / len(names)
         return _verdict(self.name, outcome, score, f"empty: {', '.join(empty)}" if empty else
-                        f"{len(texts)} text field(s) non-empty")
+                        f"{len(names)} text field(s) non-empty")
+
+
+@functools.cache
+def _required_text_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(k for k, f in model.model_fields.items() if f.is_required() and f.annotation is str)
 
 
 class FilesExistAndOpen:
@@ -107,10 +102,17 @@ class FilesExistAndOpen:
     name = "files_exist"
 
     def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        fields = _path_fields(type(out)) if isinstance(out, BaseModel) else ()
+        if not outcome.artifacts and not fields:
+            return _verdict(self.name, outcome, 1.0, "no files")
         paths = {p.resolve() for p in outcome.artifacts}
-        if isinstance(outcome.output, BaseModel):
-            paths |= {Path(v).resolve() if Path(v).is_absolute() else (outcome.run_dir / v).resolve()
-                      for _, v in _path_fields(outcome.output)}
+        for key in fields:
+            value = getattr(out, key)
+            for v in value if isinstance(value, list) else [value]:
+                if v is not None:
+                    p = Path(v)
+                    paths.add(p.resolve() if p.is_absolute() else (outcome.run_dir / p).resolve())
         if not paths:
             return _verdict(self.name, outcome, 1.0, "no files")
         bad = [f"{p.name}: {why}" for p in sorted(paths) if (why := _file_problem(p))]
@@ -118,13 +120,14 @@ class FilesExistAndOpen:
         return _verdict(self.name, outcome, score, "; ".join(bad) if bad else f"{len(paths)} file(s) ok")
 
 
-def _path_fields(model: BaseModel) -> Iterable[tuple[str, str]]:
-    for key, info in type(model).model_fields.items():
-        value = getattr(model, key)
-        if info.annotation is Path or (isinstance(value, Path)):
-            yield key, str(value)
-        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
-            yield from ((key, str(v)) for v in value)
+@functools.cache
+def _path_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Fields typed Path, Path | None or list[Path]: the outputs that name files."""
+
+    def has_path(annotation: Any) -> bool:
+        return annotation is Path or any(has_path(a) for a in typing.get_args(annotation))
+
+    return tuple(k for k, f in model.model_fields.items() if has_path(f.annotation))
 
 
 def _file_problem(p: Path) -> str:

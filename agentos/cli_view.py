@@ -75,7 +75,7 @@ class LiveProgress:
             elif kind == "node.skipped":
                 row.update(state="skipped", msg=event.reason)
             elif kind == "route.decided":
-                row["expert"] = event.decision.get("chosen", "")
+                row["expert"] = event.decision.chosen
         self.live.update(self._render())
 
     def _render(self) -> Group:

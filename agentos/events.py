@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from agentos.checks import Verdict
+from agentos.routing import Decision
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -76,15 +79,16 @@ class NodeSkipped(_Event):
 
 class RouteDecided(_Event):
     kind: Literal["route.decided"] = "route.decided"
-    decision: dict[str, Any]
+    decision: Decision
 
 
 class CheckCompleted(_Event):
+    """The checks of one attempt at a node (node_id set), or the final checks of the run (node_id None)."""
+
     kind: Literal["check.completed"] = "check.completed"
-    check: str
     passed: bool
-    score: float
-    message: str = ""
+    score: float  # the folded score: the router's reward
+    verdicts: list[Verdict]
     expert: str | None = None
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agentos.checks import Verdict
+from agentos.routing import Decision
 
 NodeStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out"]
@@ -28,7 +29,7 @@ class NodeResult(BaseModel):
     status: NodeStatus = "pending"
     expert: str | None = None
     output: dict[str, Any] | None = None
-    decision: dict[str, Any] | None = None
+    decision: Decision | None = None
     verdicts: list[Verdict] = Field(default_factory=list)
     attempts: list[Attempt] = Field(default_factory=list)
     artifacts: list[str] = Field(default_factory=list)  # relative to the run folder

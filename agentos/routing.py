@@ -7,12 +7,14 @@ every decision in the run's result and follows `ranking` when it must try anothe
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 from agentos.errors import UserError
-from agentos.sdk import ExpertCard
+
+if TYPE_CHECKING:
+    from agentos.sdk import ExpertCard
 
 
 class RouteQuery(BaseModel):

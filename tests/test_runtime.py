@@ -98,7 +98,7 @@ def test_a_pinned_expert_is_the_only_one_tried(tmp_path, registry):
     r = run(tmp_path, registry, [{"id": "say", "expert": "quiet-echo", "inputs": {"text": "hi"}}])
     assert r.nodes["say"].status == "failed"
     assert {a.expert for a in r.nodes["say"].attempts} == {"quiet-echo"}
-    assert r.nodes["say"].decision["ranking"] == ["quiet-echo"]
+    assert r.nodes["say"].decision.ranking == ["quiet-echo"]
 
 
 def test_a_node_past_its_timeout_fails_with_a_clear_error(tmp_path, registry):
@@ -187,8 +187,8 @@ def test_a_gated_decision_runs_the_top_candidates_side_by_side_and_keeps_the_bes
 def test_every_decision_and_verdict_is_in_the_result_file(tmp_path, registry):
     r = run(tmp_path, registry, [step("a"), {"id": "say", "capability": "test.echo", "inputs": {"text": "x"}}])
     saved = agentos.RunResult.model_validate_json((Path(r.run_dir) / "result.json").read_text())
-    assert saved.nodes["say"].decision["router"] == "deterministic"
-    assert saved.nodes["say"].decision["ranking"] == ["quiet-echo", "loud-echo"]
+    assert saved.nodes["say"].decision.router == "deterministic"
+    assert saved.nodes["say"].decision.ranking == ["quiet-echo", "loud-echo"]
     assert {v.check for v in saved.nodes["a"].verdicts} == {"schema", "non_empty_text", "files_exist"}
     assert saved.nodes["a"].artifacts == ["artifacts/a/value.txt"]
     assert (Path(r.run_dir) / "artifacts/a/value.txt").read_text() == "1"
