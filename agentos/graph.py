@@ -17,13 +17,11 @@ class TaskGraph:
     def __init__(self, nodes: Iterable[NodeSpec]):
         self.g: nx.DiGraph = nx.DiGraph()
         for node in nodes:
+            if node.id in self.g:
+                raise PlanError(f"two nodes are named `{node.id}`")
             self.g.add_node(node.id, spec=node)
-        for node in list(self.specs()):
-            for dep in dependencies(node):
-                self.g.add_edge(dep, node.id)
-        if not nx.is_directed_acyclic_graph(self.g):
-            cycle = [u for u, _ in nx.find_cycle(self.g)]
-            raise PlanError(f"the graph has a cycle: {' -> '.join([*cycle, cycle[0]])}")
+        _add_edges(self.g, list(self.specs()))
+        _require_acyclic(self.g, "the graph")
 
     @classmethod
     def from_spec(cls, spec: TaskSpec) -> TaskGraph:
@@ -84,23 +82,25 @@ class TaskGraph:
         return path, total
 
     def replace(self, node_id: str, new_nodes: list[NodeSpec]) -> None:
-        """Swap a failed node for a replanned fragment (one node keeps `node_id`)."""
-        if node_id not in {n.id for n in new_nodes}:
+        """Swap a failed node for a replanned fragment (one node keeps `node_id`); all or nothing."""
+        ids = [n.id for n in new_nodes]
+        if node_id not in ids:
             raise PlanError(f"a replacement for `{node_id}` must keep a node with that id")
-        clash = [n.id for n in new_nodes if n.id != node_id and n.id in self.g]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise PlanError(f"the replacement names nodes twice: {', '.join(repeated)}")
+        clash = [i for i in ids if i != node_id and i in self.g]
         if clash:
             raise PlanError(f"replacement nodes reuse existing ids: {', '.join(clash)}")
-        old_out = list(self.g.successors(node_id))
-        self.g.remove_node(node_id)
+        g = self.g.copy()
+        old_out = list(g.successors(node_id))
+        g.remove_node(node_id)
         for n in new_nodes:
-            self.g.add_node(n.id, spec=n)
-        for n in new_nodes:
-            for dep in dependencies(n):
-                self.g.add_edge(dep, n.id)
-        for succ in old_out:
-            self.g.add_edge(node_id, succ)
-        if not nx.is_directed_acyclic_graph(self.g):
-            raise PlanError(f"the replacement for `{node_id}` makes a cycle")
+            g.add_node(n.id, spec=n)
+        _add_edges(g, new_nodes)
+        g.add_edges_from((node_id, succ) for succ in old_out)
+        _require_acyclic(g, f"the replacement for `{node_id}`")
+        self.g = g
 
     # drawing ---------------------------------------------------------------------------------------
     def _label(self, n: str) -> str:
@@ -127,5 +127,20 @@ class TaskGraph:
         return "\n".join(lines) + "\n"
 
 
+def _add_edges(g: nx.DiGraph, nodes: Iterable[NodeSpec]) -> None:
+    """Edges from each node's dependencies; a dependency on a node not in `g` is a plan error."""
+    for node in nodes:
+        for dep in dependencies(node):
+            if dep not in g:
+                raise PlanError(f"node `{node.id}` depends on `{dep}`, which is not in the graph")
+            g.add_edge(dep, node.id)
+
+
+def _require_acyclic(g: nx.DiGraph, what: str) -> None:
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = [u for u, _ in nx.find_cycle(g)]
+        raise PlanError(f"{what} has a cycle: {' -> '.join([*cycle, cycle[0]])}")
+
+
 def _mid(n: str) -> str:
-    return "n_" + "".join(c if c.isalnum() else "_" for c in n)
+    return "n_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in n)  # injective: `a-b` != `a_b`

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 # `$${` is an escape; `${...}` a reference. One pattern, so an escape is never read as a reference.
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|\d+")
@@ -76,7 +78,7 @@ def unclosed_references(value: Any, path: PathKey = ()) -> Iterator[PathKey]:
 
 
 def lookup(root: Any, ref: Reference) -> Any:
-    """Follow ref.path through nested mappings, lists and objects; KeyError names the missing step."""
+    """Follow ref.path through nested mappings, lists and pydantic models; KeyError names the missing step."""
     cur = root
     for step in ref.path:
         if isinstance(cur, Mapping):
@@ -88,7 +90,7 @@ def lookup(root: Any, ref: Reference) -> Any:
             if idx >= len(cur):
                 raise KeyError(f"{ref.text}: index {idx} out of range (length {len(cur)})")
             cur = cur[idx]
-        elif hasattr(cur, step) and not step.startswith("_"):
+        elif isinstance(cur, BaseModel) and step in type(cur).model_fields:
             cur = getattr(cur, step)
         else:
             raise KeyError(f"{ref.text}: cannot take `{step}` of a {type(cur).__name__}")

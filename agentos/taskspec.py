@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, Val
 from pydantic.fields import FieldInfo
 
 from agentos.errors import OverrideError, Problem, TaskFileError
-from agentos.references import INPUTS, Reference, ReferenceSyntaxError, iter_references, lookup, parse_reference
+from agentos.references import (
+    INPUTS,
+    Reference,
+    ReferenceSyntaxError,
+    has_reference,
+    iter_references,
+    lookup,
+    parse_reference,
+    unclosed_references,
+)
 from agentos.registry import Registry, suggest
 from agentos.sdk import OperationCard
 from agentos.yamlsource import PathKey, SourceMap, describe, format_path, load_yaml_file
@@ -86,7 +95,7 @@ class AgreeCheck(_Strict):
     """Final-result check: two referenced values must agree (numbers within `tolerance`)."""
 
     agree: list[str] = Field(min_length=2, max_length=2, description="two `${node.field}` references")
-    tolerance: float = Field(0.0, ge=0, description="largest allowed difference between two numbers")
+    tolerance: float = Field(0.0, ge=0, description="numbers agree when this close, absolutely or relatively")
 
 
 class TaskSpec(_Strict):
@@ -142,13 +151,18 @@ def parse_task(data: dict[str, Any], registry: Registry, *, base_dir: Path, sour
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
-        raise TaskFileError(_problems_from_errors(exc.errors(), data, (), source), file) from None
+        raise TaskFileError(_in_file_order(_problems_from_errors(exc.errors(), data, (), source)), file) from None
     spec._base_dir = base_dir
     spec._file = file
     problems = _Validator(spec, registry, source, check_paths).run()
     if problems:
-        raise TaskFileError(problems, file)
+        raise TaskFileError(_in_file_order(problems), file)
     return spec
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Top to bottom, as a reader fixes them; problems without a line (from `--set`) first."""
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def restore_task(spec_json: dict[str, Any], base_dir: Path, file: Path | None) -> TaskSpec:
@@ -157,8 +171,8 @@ def restore_task(spec_json: dict[str, Any], base_dir: Path, file: Path | None) -
         spec = TaskSpec.model_validate(spec_json)
     except ValidationError as exc:
         problems = _problems_from_errors(exc.errors(), spec_json, (), None)
-        raise TaskFileError([Problem("the task saved with this run no longer validates; start a new run")]
-                            + problems, file) from None
+        head = Problem("the task saved with this run no longer validates; start a new run")
+        raise TaskFileError([head, *problems], file) from None
     spec._base_dir = base_dir
     spec._file = file
     return spec
@@ -192,9 +206,10 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str],
                 path.append(index)
                 cur = cur[index]
             elif isinstance(cur, dict):
+                path.append(part)
                 if cur.get(part) is None:
                     cur[part] = {}
-                path.append(part)
+                    written.setdefault(tuple(path), f"--set {item}")
                 cur = cur[part]
             else:
                 raise OverrideError(f"--set {key}: `{format_path(tuple(path))}` is {describe(cur)}, not a mapping")
@@ -243,13 +258,13 @@ def _expected(err: Any, loc: PathKey) -> str:
     if kind in _EXPECTED:
         return _EXPECTED[kind]
     if kind == "greater_than":
-        return f"a number greater than {ctx.get('gt')}"
+        return f"a number greater than {_num(ctx.get('gt'))}"
     if kind == "greater_than_equal":
-        return f"a number of at least {ctx.get('ge')}"
+        return f"a number of at least {_num(ctx.get('ge'))}"
     if kind == "less_than":
-        return f"a number less than {ctx.get('lt')}"
+        return f"a number less than {_num(ctx.get('lt'))}"
     if kind == "less_than_equal":
-        return f"a number of at most {ctx.get('le')}"
+        return f"a number of at most {_num(ctx.get('le'))}"
     if kind == "too_short":
         return f"at least {ctx.get('min_length')} item{'s' if ctx.get('min_length') != 1 else ''}"
     if kind == "too_long":
@@ -267,35 +282,48 @@ def _expected(err: Any, loc: PathKey) -> str:
     return str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
 
 
-def _real_loc(loc: tuple[Any, ...], value: Any, kind: str) -> PathKey:
-    """Drop the union-member tags pydantic puts in `loc` (`str`, `list[str]`) by walking the value."""
+def _num(x: Any) -> Any:
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
+def _real_loc(loc: tuple[Any, ...], value: Any, kind: str) -> tuple[PathKey, int | None, str]:
+    """Drop the union-member tags pydantic puts in `loc` (`str`, `list[str]`) by walking the value.
+
+    Returns the path in the value, how much of it comes before the first tag (None: no tag),
+    and that tag.
+    """
     out: list[str | int] = []
     cur = value
+    first_tag: int | None = None
+    tag = ""
     for i, seg in enumerate(loc):
-        if isinstance(cur, dict) and seg in cur:
-            cur = cur[seg]
-        elif isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur):
+        if (isinstance(cur, dict) and seg in cur) or (
+                isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur)):
             cur = cur[seg]
         elif i == len(loc) - 1 and kind in ("missing", "extra_forbidden"):
             cur = None
         else:
+            if first_tag is None:
+                first_tag, tag = len(out), str(seg)
             continue
         out.append(seg)
-    return tuple(out)
+    return tuple(out), first_tag, tag
 
 
 def _problems_from_errors(errors: Iterable[Any], value: Any, base: PathKey, source: SourceMap | None,
                           model: type[BaseModel] | None = TaskSpec, hint: str = "") -> list[Problem]:
-    """One problem per location; alternatives of a union failing at one spot become `expected A or B`."""
-    groups: dict[PathKey, list[Any]] = {}
+    """One problem per location; a union whose alternatives all fail is one problem at the union."""
+    groups: dict[PathKey, list[tuple[PathKey, str, Any]]] = {}
     for err in errors:
-        groups.setdefault(_real_loc(tuple(err["loc"]), value, err["type"]), []).append(err)
+        rel, first_tag, tag = _real_loc(tuple(err["loc"]), value, err["type"])
+        key = rel if first_tag is None else rel[:first_tag]
+        groups.setdefault(key, []).append((rel, tag, err))
     problems = []
     for rel, errs in groups.items():
         loc = (*base, *rel)
-        first = errs[0]
+        first = errs[0][2]
         kind = first["type"]
-        if kind == "extra_forbidden":
+        if kind == "extra_forbidden" and len(errs) == 1:
             key = str(rel[-1])
             inner = _model_at(model, rel[:-1]) if model else None
             allowed = list(inner.model_fields) if inner else []
@@ -303,18 +331,52 @@ def _problems_from_errors(errors: Iterable[Any], value: Any, base: PathKey, sour
             listed = f"allowed keys: {', '.join(allowed)}" if allowed else ""
             problems.append(_problem(f"unknown key `{key}`", loc[:-1], source, loc, False,
                                      "; ".join(filter(None, [near, listed]))))
-        elif kind == "missing":
+        elif kind == "missing" and len(errs) == 1:
             problems.append(_problem(f"missing required key `{rel[-1]}`", loc[:-1], source, loc[:-1], False, hint))
-        elif kind in ("value_error", "assertion_error"):
+        elif kind in ("value_error", "assertion_error") and len(errs) == 1:
             problems.append(_problem(_expected(first, rel), loc, source, loc, True, hint))
         else:
-            wanted = " or ".join(dict.fromkeys(_expected(e, rel) for e in errs))
-            got = first.get("input")
-            extra = hint
-            if isinstance(got, bool) and "string" in wanted:
-                extra = "; ".join(filter(None, [hint, "quote it: YAML reads yes/no/on/off as true/false"]))
-            problems.append(_problem(f"expected {wanted}, got {describe(got)}", loc, source, loc, True, extra))
+            problems.append(_problem(_union_message(rel, errs, value), loc, source, loc, True,
+                                     _bool_hint(hint, first.get("input"), errs)))
     return problems
+
+
+def _union_message(at: PathKey, errs: list[tuple[PathKey, str, Any]], value: Any) -> str:
+    """`expected A or B, got X`, plus why each deeper alternative failed."""
+    direct = [e for rel, _, e in errs if rel == at]
+    deeper = [(rel, tag, e) for rel, tag, e in errs if rel != at]
+    got = direct[0].get("input") if direct else _value_at(value, at)
+    wanted = [_expected(e, at) for e in direct]
+    detail: dict[str, list[str]] = {}
+    for rel, tag, e in deeper:
+        sub = format_path(rel[len(at):]) if rel[len(at):] else "it"
+        if e["type"] == "missing":
+            text = f"{format_path(rel[len(at):-1]) or 'it'} needs `{rel[-1]}`"
+        elif e["type"] == "extra_forbidden":
+            text = f"{format_path(rel[len(at):-1]) or 'it'} has unknown key `{rel[-1]}`"
+        else:
+            text = f"{sub}: expected {_expected(e, rel)}, got {describe(e.get('input'))}"
+        detail.setdefault(tag or "value", []).append(text)
+    msg = f"expected {' or '.join(dict.fromkeys(wanted)) or 'another value'}, got {describe(got)}"
+    for tag, texts in detail.items():
+        msg += f"; as {tag}: " + ", ".join(texts)
+    return msg
+
+
+def _bool_hint(hint: str, got: Any, errs: list[tuple[PathKey, str, Any]]) -> str:
+    if isinstance(got, bool) and any(e["type"] == "string_type" for _, _, e in errs):
+        return "; ".join(filter(None, [hint, "quote it: YAML reads yes/no/on/off as true/false"]))
+    return hint
+
+
+def _value_at(value: Any, path: PathKey) -> Any:
+    cur = value
+    for seg in path:
+        try:
+            cur = cur[seg]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
 
 
 def _problem(msg: str, path: PathKey, source: SourceMap | None, at: PathKey, value: bool, hint: str) -> Problem:
@@ -421,8 +483,7 @@ class _Validator:
         target = (base / rel).resolve()
         if not target.is_relative_to(base):
             self.add(f"path `{rel}` is outside the task folder {base}", loc,
-                     "paths resolve relative to the task file and must stay in its folder; "
-                     "move the file there (or the task file up)")
+                     "paths resolve relative to the task file's folder and must stay inside it")
             return None
         if must_exist and self.check_paths and not target.exists():
             self.add(f"file `{rel}` does not exist", loc, f"looked for {target}")
@@ -484,26 +545,30 @@ class _Validator:
                              "; ".join(filter(None, [suggest(key, fields), f"its inputs: {', '.join(fields)}"])),
                              value=False)
                 continue
+            for sub in unclosed_references(value):
+                self.add("`${` is never closed", (*kloc, *sub),
+                         "end the reference with `}`, or write `$${` for a literal `${`")
             refs = list(iter_references(value))
             for sub, body in refs:
                 self._reference(body, node.id, (*kloc, *sub))
-            if not refs:
-                self._literal(key, value, info, node, kloc, op.capability)
+            self._literal(key, value, info, node, kloc, op.capability)
         for key, info in fields.items():
             if info.is_required() and key not in node.inputs:
                 self.add(f"missing input `{key}` for `{op.capability}`", (*loc, "inputs"),
                          f"expected {type_name(info.annotation)}", value=False)
 
     def _literal(self, key: str, value: Any, info: FieldInfo, node: NodeSpec, loc: PathKey, cap: str) -> None:
+        """Type-check an input against the expert's field; parts that are references are checked at run time."""
         annotation = info.annotation
         tp = Annotated[(annotation, *info.metadata)] if info.metadata else annotation
         try:
             TypeAdapter(tp).validate_python(value)
         except ValidationError as exc:
+            errors = [e for e in exc.errors() if not _at_reference(value, tuple(e["loc"]))]
             hint = f"`{cap}` takes {key}: {type_name(annotation)}"
-            self.problems += _problems_from_errors(exc.errors(), value, loc, self.source, None, hint)
+            self.problems += _problems_from_errors(errors, value, loc, self.source, None, hint)
             return
-        if _is_path(annotation) and isinstance(value, str):
+        if _is_path(annotation) and isinstance(value, str) and not has_reference(value):
             resolved = self._inside(value, loc)
             if resolved is not None:
                 node.inputs[key] = str(resolved)
@@ -643,6 +708,20 @@ def dependencies(node: NodeSpec) -> set[str]:
         if src != INPUTS:
             deps.add(src)
     return deps
+
+
+def _at_reference(value: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether an error at `loc` lies in (or under) a string holding a reference."""
+    cur = value
+    for seg in (None, *loc):
+        if isinstance(cur, str):
+            return has_reference(cur)
+        if seg is None:
+            continue
+        if (isinstance(cur, dict) and seg in cur) or (
+                isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur)):
+            cur = cur[seg]
+    return isinstance(cur, str) and has_reference(cur)
 
 
 def _is_path(annotation: Any) -> bool:

@@ -226,7 +226,7 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, (list, tuple)):
-        return "a list"
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}" if value else "an empty list"
     return f"a {type(value).__name__} ({_short(str(value))})"
 
 
