@@ -7,6 +7,7 @@ else as JSON). `$${` writes a literal `${`. `${inputs.name}` refers to the task 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +43,7 @@ class ReferenceSyntaxError(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_reference(body: str) -> Reference:
     """`load.documents.0.text` -> Reference("load", ("documents", "0", "text"))."""
     parts = body.strip().split(".")
@@ -100,6 +102,8 @@ def lookup(root: Any, ref: Reference) -> Any:
 def substitute(value: Any, resolve: Callable[[Reference], Any]) -> Any:
     """Replace references in value using resolve(Reference) -> Any."""
     if isinstance(value, str):
+        if "${" not in value:
+            return value
         whole = _TOKEN.fullmatch(value)
         if whole and whole.group(1) is not None:
             return resolve(parse_reference(whole.group(1)))

@@ -94,8 +94,7 @@ class Runtime:
         self.replans = 0
         self._sem = asyncio.Semaphore(self.budget.max_parallel)
         self._tg: asyncio.TaskGroup | None = None
-        self._contexts: dict[str, ExpertContext] = {}
-        self._ref_cache: dict[str, list[Reference]] = {}
+        self._contexts: dict[tuple[str, str], ExpertContext] = {}  # (node, expert) -> running call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = threading.get_ident()
 
@@ -215,14 +214,14 @@ class Runtime:
     async def _run_node(self, spec: NodeSpec, res: NodeResult) -> None:
         node_id = spec.id
         capability = spec.capability or ""
-        refs = self._refs(spec)
-        if refs:
+        try:
+            raw_inputs = substitute(spec.inputs, self._resolve)
+        except KeyError:  # name every reference that failed, not just the first
+            refs = [parse_reference(body) for _, body in iter_references(spec.inputs)]
             verdict = references_resolve(node_id, refs, self._resolve)
-            if not verdict.passed:
-                self._verdicts(res, _Try("", False, verdicts=[verdict], score=verdict.score))
-                self._fail(res, None, 1, f"references did not resolve: {verdict.message}")
-                return
-        raw_inputs = substitute(spec.inputs, self._resolve)
+            self._verdicts(res, _Try("", False, verdicts=[verdict], score=verdict.score))
+            self._fail(res, None, 1, f"references did not resolve: {verdict.message}")
+            return
 
         experts = [self.registry.get(spec.expert)] if spec.expert else self.registry.candidates(capability)
         decision = self.router.route(self._query(spec), [e.card for e in experts])
@@ -265,21 +264,21 @@ class Runtime:
                 return
             if t.rejected:
                 rejected.add(name)
-            last = attempt >= max_attempts or self._next_expert(decision, tried, rejected) is None
-            self.emit(NodeFailed(run_id=self.run_id, node_id=node_id, expert=name, attempt=attempt,
-                                 error=t.error or "", final=last and not self._can_replan()))
-            if not last:
-                nxt = self._next_expert(decision, tried, rejected) or name
-                delay = 0.0 if t.rejected else self.budget.retry_backoff_s * (2 ** (attempt - 1))
-                self.emit(RetryScheduled(run_id=self.run_id, node_id=node_id, attempt=attempt + 1, delay_s=delay,
-                                         next_expert=nxt, reason=t.error or ""))
-                if delay:
-                    await asyncio.sleep(delay)
             res.error = t.error
+            nxt = self._next_expert(decision, tried, rejected)
+            if attempt >= max_attempts or nxt is None:
+                break
+            self.emit(NodeFailed(run_id=self.run_id, node_id=node_id, expert=name, attempt=attempt,
+                                 error=t.error or "", final=False))
+            delay = 0.0 if t.rejected else self.budget.retry_backoff_s * (2 ** (attempt - 1))
+            self.emit(RetryScheduled(run_id=self.run_id, node_id=node_id, attempt=attempt + 1, delay_s=delay,
+                                     next_expert=nxt, reason=t.error or ""))
+            if delay:
+                await asyncio.sleep(delay)
 
         if self._can_replan():
-            await self._replan(spec, res)
-        self._fail(res, tried[-1] if tried else None, attempt, res.error or "no candidate left to try", emit=False)
+            await self._replan(spec, res)  # raises _Replanned when the node was swapped
+        self._fail(res, tried[-1] if tried else None, attempt, res.error or "no candidate left to try")
 
     def _next_expert(self, decision: Decision, tried: list[str], rejected: set[str]) -> str | None:
         """First untried candidate in the router's ranking; else retry the last one unless it was rejected."""
@@ -302,7 +301,7 @@ class Runtime:
             return _Try(name, False, error=f"inputs do not fit `{op.capability}` of {name}: {where}: {first['msg']}")
         ctx = ExpertContext(run_id=self.run_id, node_id=spec.id, run_dir=self.run_dir, attempt=attempt,
                             host=self.host, emit=self.emit, expert_name=name)
-        self._contexts[spec.id] = ctx
+        self._contexts[(spec.id, name)] = ctx
         timeout = spec.timeout_s or self.budget.node_timeout_s
         self.emit(NodeStarted(run_id=self.run_id, node_id=spec.id, expert=name, attempt=attempt))
         t0 = time.perf_counter()
@@ -321,7 +320,7 @@ class Runtime:
             msg = str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}"
             return _Try(name, False, error=msg, duration_s=time.perf_counter() - t0, cost=self._charge(op, ctx))
         finally:
-            self._contexts.pop(spec.id, None)
+            self._contexts.pop((spec.id, name), None)
         dt = time.perf_counter() - t0
         cost = self._charge(op, ctx)
         outcome = NodeOutcome(node_id=spec.id, expert=name, output=out, output_model=op.output_model,
@@ -360,6 +359,8 @@ class Runtime:
                 self._verdicts(res, t)
         ok = [t for t in tries if t.ok]
         best = max(ok, key=lambda t: t.score) if ok else None
+        if best is None:
+            res.error = "; ".join(f"{t.expert}: {t.error}" for t in tries)
         res.gate = {"ran": names, "scores": {t.expert: t.score for t in tries},
                     "picked": best.expert if best else None}
         return best
@@ -403,8 +404,6 @@ class Runtime:
             self.graph.replace(spec.id, new_nodes)
         except AgentOSError as exc:
             res.error = f"{res.error}; replan failed: {exc}"
-            self.emit(NodeFailed(run_id=self.run_id, node_id=spec.id, expert=res.expert, attempt=len(res.attempts),
-                                 error=res.error, final=True))
             return
         self.nodes_ever += len(added)
         self.emit(NodeReplanned(run_id=self.run_id, node_id=spec.id, new_nodes=[n.id for n in new_nodes],
@@ -430,12 +429,6 @@ class Runtime:
         if ref.source not in self.outputs:
             raise KeyError(f"{ref.text}: node `{ref.source}` has no output")
         return lookup(self.outputs[ref.source], ref)
-
-    def _refs(self, spec: NodeSpec) -> list[Reference]:
-        refs = self._ref_cache.get(spec.id)
-        if refs is None:
-            refs = self._ref_cache[spec.id] = [parse_reference(body) for _, body in iter_references(spec.inputs)]
-        return refs
 
     def _query(self, spec: NodeSpec) -> RouteQuery:
         literal = {k: v for k, v in spec.inputs.items() if isinstance(v, (str, int, float, bool))

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import inspect
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
@@ -106,8 +105,8 @@ class ArtifactStore:
                                        bytes=p.stat().st_size))
 
     def files(self) -> list[Path]:
-        """Every file under the node's artifact folder (most nodes write none: checked cheaply)."""
-        if not os.path.isdir(os.path.join(self.run_dir, "artifacts", self._node_id)):
+        """Every file under the node's artifact folder; none unless the expert asked for a path."""
+        if "root" not in self.__dict__ or not self.root.is_dir():  # `root` is computed on first use
             return []
         return sorted(p for p in self.root.rglob("*") if p.is_file())
 

@@ -221,3 +221,24 @@ def test_cancelling_a_run_records_it_and_resume_finishes_it(tmp_path, registry):
     assert resumed.ok and resumed.resumed == 1
     assert resumed.nodes["first"].from_earlier_attempt
     assert resumed.output("second")["value"] == 2
+
+
+def test_a_node_that_fails_every_way_ends_with_exactly_one_final_failure_event(tmp_path, registry):
+    events: list[Any] = []
+    r = run(tmp_path, registry, [{"id": "say", "capability": "test.echo", "inputs": {"text": ""}}],
+            router=UnsureRouter(), on_event=events.append)  # both echo experts return "" and are rejected
+    node = r.nodes["say"]
+    assert node.status == "failed" and node.gate is not None and node.gate["picked"] is None
+    assert "quiet-echo" in (node.error or "") and "loud-echo" in (node.error or "")
+    finals = [e for e in events if e.kind == "node.failed" and e.final]
+    assert len(finals) == 1 and finals[0].node_id == "say"
+
+
+def test_retry_events_say_which_expert_comes_next(tmp_path, registry):
+    events: list[Any] = []
+    run(tmp_path, registry, [{"id": "say", "capability": "test.echo", "inputs": {"text": "hi"}}],
+        on_event=events.append)
+    failed = [e for e in events if e.kind == "node.failed"]
+    retry = [e for e in events if e.kind == "retry.scheduled"]
+    assert [(e.expert, e.final) for e in failed] == [("quiet-echo", False)]
+    assert [(e.next_expert, e.delay_s) for e in retry] == [("loud-echo", 0.0)]  # a rejection moves on at once
