@@ -252,7 +252,7 @@ def runs_list(
     root = _runs_root(output)
     rows = []
     for jpath in sorted(root.glob(f"*/{JOURNAL_NAME}")) if root.exists() else []:
-        j = Journal(jpath)
+        j = Journal(jpath, readonly=True)
         try:
             rec = j.run()
             counts: dict[str, int] = {}
@@ -295,7 +295,7 @@ def runs_show(
 
     run_dir = find_run(run_id, _runs_root(output))
     result_file = run_dir / "result.json"
-    j = Journal.open_existing(run_dir)
+    j = Journal.open_existing(run_dir, readonly=True)
     try:
         rec = j.run()
         nodes = j.nodes()

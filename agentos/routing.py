@@ -68,7 +68,7 @@ class DeterministicRouter:
             op = card.operation_for(query.capability)
             return (op.cost, op.latency_s, card.name) if op else (float("inf"), float("inf"), card.name)
 
-        ranking = [c.name for c in sorted(candidates, key=key)]
+        ranking = [c.name for c in sorted(candidates, key=key)] if len(candidates) > 1 else [candidates[0].name]
         if query.pinned:
             ranking = [query.pinned] + [n for n in ranking if n != query.pinned]
         chosen = ranking[0]

@@ -95,6 +95,7 @@ class Runtime:
         self._sem = asyncio.Semaphore(self.budget.max_parallel)
         self._tg: asyncio.TaskGroup | None = None
         self._contexts: dict[tuple[str, str], ExpertContext] = {}  # (node, expert) -> running call
+        self._depth_of: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = threading.get_ident()
 
@@ -436,14 +437,19 @@ class Runtime:
         text = " ".join(filter(None, [spec.capability or "", spec.description,
                                       " ".join(f"{k}={v}" for k, v in literal.items())]))
         return RouteQuery(run_id=self.run_id, node_id=spec.id, capability=spec.capability or "",
-                          pinned=spec.expert, text=text[:2000], depth=self._depths().get(spec.id, 0),
+                          pinned=spec.expert, text=text[:2000], depth=self._depth(spec.id),
                           input_types={k: type(v).__name__ for k, v in spec.inputs.items()})
 
-    def _depths(self) -> dict[str, int]:
-        if getattr(self, "_depth_cache_n", -1) != len(self.graph):
-            self._depth_cache = self.graph.depth()
-            self._depth_cache_n = len(self.graph)
-        return self._depth_cache
+    def _depth(self, node_id: str) -> int:
+        """Longest path from a source: known for every finished predecessor, so O(in-degree) here."""
+        d = self._depth_of.get(node_id)
+        if d is None:
+            preds = self.graph.predecessors(node_id)
+            if any(p not in self._depth_of for p in preds):  # e.g. kept from before a resume
+                self._depth_of.update(self.graph.depth())
+                return self._depth_of[node_id]
+            d = self._depth_of[node_id] = max((self._depth_of[p] + 1 for p in preds), default=0)
+        return d
 
     # final checks ----------------------------------------------------------------------------------
     def _final_checks(self) -> None:

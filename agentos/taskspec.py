@@ -179,13 +179,17 @@ def restore_task(spec_json: dict[str, Any], base_dir: Path, file: Path | None) -
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str], file: Path | None = None) -> dict[str, Any]:
-    """A copy of `data` with `--set a.b=value` applied (value parsed as YAML); `graph.<node id>.x` addresses a node."""
+    """`data` with `--set a.b=value` applied (value parsed as YAML) to a copy; `graph.<node id>.x` addresses a node.
+
+    With no overrides, `data` itself comes back (validation never mutates it)."""
     return _apply_overrides(data, overrides, file)[0]
 
 
 def _apply_overrides(data: dict[str, Any], overrides: list[str],
                      file: Path | None) -> tuple[dict[str, Any], dict[PathKey, str]]:
     """Apply overrides to a deep copy; also return which path each `--set` wrote."""
+    if not overrides:
+        return data, {}
     data = copy.deepcopy(data)
     written: dict[PathKey, str] = {}
     for item in overrides:
@@ -641,10 +645,9 @@ class _Validator:
             g.add_node(node.id)
             for dep in dependencies(node):
                 g.add_edge(dep, node.id)
-        try:
-            cycle = nx.find_cycle(g)
-        except nx.NetworkXNoCycle:
+        if nx.is_directed_acyclic_graph(g):  # linear time; find_cycle alone is quadratic on wide graphs
             return
+        cycle = nx.find_cycle(g)
         names = [u for u, _ in cycle]
         start = min(names, key=lambda n: self.ids[n])  # name the cycle from its earliest node in the file
         k = names.index(start)
