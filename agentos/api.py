@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agentos.errors import AgentOSError, HostNotConfiguredError, RunNotFoundError, UserError
-from agentos.events import RunFinished, RunPlanned, RunStarted
+from agentos.events import RunFinished, RunPlanned, RunPlanning, RunStarted
 from agentos.graph import TaskGraph
 from agentos.journal import JOURNAL_NAME, Journal
 from agentos.registry import Registry
@@ -122,13 +122,16 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             if host is None:  # a resumed run that failed while planning, and no host now
                 raise HostNotConfiguredError("this run has no graph yet and no host model is configured to plan it "
                                              "(set `host:` in the task file or AGENTOS_HOST_URL/AGENTOS_HOST_MODEL)")
+            def announce(event: Any) -> None:  # the runtime does not exist yet, so send it here
+                journal.append(event)
+                for sink in sinks:
+                    sink(event)
+
+            announce(RunPlanning(run_id=run_id, backend=agent.backend, goal=spec.goal or ""))
             spec.graph = await agent.plan(spec)
             planned_by = agent.backend
             journal.update_spec(run_id, spec.model_dump(mode="json"), planned_by)
-            planned = RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by)
-            journal.append(planned)
-            for sink in sinks:  # the runtime does not exist yet, so send it to the sinks here
-                sink(planned)
+            announce(RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by))
         graph = TaskGraph.from_spec(spec)
         router = router or make_router(spec.router.name, spec.router.options)
         result = RunResult(run_id=run_id, status="running", task_file=str(spec.file) if spec.file else None,

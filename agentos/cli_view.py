@@ -40,6 +40,7 @@ class LiveProgress:
         self.console = console
         self.rows: dict[str, dict[str, Any]] = {}
         self.run_id = ""
+        self.note = ""
         self.started = time.time()
         self.live = Live(self._render(), console=console, refresh_per_second=8, transient=False)
 
@@ -53,7 +54,12 @@ class LiveProgress:
 
     def __call__(self, event: Any) -> None:
         kind = event.kind
-        if kind == "run.started":
+        if kind == "run.planning":
+            self.run_id = event.run_id
+            self.note = f"planning with {event.backend}..."
+        elif kind == "run.planned":
+            self.note = f"planned {len(event.nodes)} nodes with {event.backend}"
+        elif kind == "run.started":
             self.run_id = event.run_id
             for n in event.nodes:
                 self.rows.setdefault(n, {"state": "pending", "expert": "", "t0": None, "t1": None, "msg": ""})
@@ -89,6 +95,8 @@ class LiveProgress:
             table.add_row(node_id, status_text(row["state"]), row["expert"], elapsed, Text(row["msg"], style="dim"))
         done = sum(r["state"] in ("succeeded", "failed", "skipped") for r in self.rows.values())
         head = Text(f"run {self.run_id}  {done}/{len(self.rows)} nodes  {now - self.started:.1f}s", style="bold")
+        if self.note:
+            head.append(f"  {self.note}", style="dim")
         return Group(head, table)
 
 

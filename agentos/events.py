@@ -32,6 +32,14 @@ class RunStarted(_Event):
     done_before: list[str] = []  # nodes finished in an earlier attempt of this run (resume)
 
 
+class RunPlanning(_Event):
+    """The host model is planning the graph from the goal (this can take a while)."""
+
+    kind: Literal["run.planning"] = "run.planning"
+    backend: str
+    goal: str
+
+
 class RunPlanned(_Event):
     kind: Literal["run.planned"] = "run.planned"
     nodes: list[str]
@@ -113,7 +121,7 @@ class ArtifactWritten(_Event):
 
 
 Event = Annotated[
-    RunStarted | RunPlanned | RunFinished | NodeStarted | NodeProgress | NodeFinished | NodeFailed
+    RunStarted | RunPlanning | RunPlanned | RunFinished | NodeStarted | NodeProgress | NodeFinished | NodeFailed
     | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | ArtifactWritten,
     Field(discriminator="kind"),
 ]

@@ -165,6 +165,8 @@ def test_goal_only_task_is_planned_with_json_schema_and_runs_end_to_end(server: 
     assert set(result.nodes) == {"load", "summary", "keywords", "report"}
     assert "## Keywords" in result.output("report")["markdown"]
     assert [e.nodes for e in events if isinstance(e, RunPlanned)] == [["load", "summary", "keywords", "report"]]
+    kinds = [e.kind for e in events]
+    assert kinds[:3] == ["run.planning", "run.planned", "run.started"]  # progress shows while the host plans
 
     (req,) = server.chat_requests
     fmt = req.body["response_format"]
