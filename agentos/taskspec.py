@@ -564,9 +564,8 @@ class _Validator:
     def _literal(self, key: str, value: Any, info: FieldInfo, node: NodeSpec, loc: PathKey, cap: str) -> None:
         """Type-check an input against the expert's field; parts that are references are checked at run time."""
         annotation = info.annotation
-        tp = Annotated[(annotation, *info.metadata)] if info.metadata else annotation
         try:
-            TypeAdapter(tp).validate_python(value)
+            _adapter(info).validate_python(value)
         except ValidationError as exc:
             errors = [e for e in exc.errors() if not _at_reference(value, tuple(e["loc"]))]
             hint = f"`{cap}` takes {key}: {type_name(annotation)}"
@@ -698,6 +697,18 @@ def _unwrap(tp: Any) -> Any:
             tp = args[0]
         else:
             return tp
+
+
+_ADAPTERS: dict[int, tuple[FieldInfo, TypeAdapter[Any]]] = {}
+
+
+def _adapter(info: FieldInfo) -> TypeAdapter[Any]:
+    """One TypeAdapter per expert input field (building one costs ~100 µs; a graph reuses fields)."""
+    hit = _ADAPTERS.get(id(info))
+    if hit is None or hit[0] is not info:
+        tp = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        hit = _ADAPTERS[id(info)] = (info, TypeAdapter(tp))
+    return hit[1]
 
 
 def dependencies(node: NodeSpec) -> set[str]:
