@@ -42,7 +42,7 @@ class LiveProgress:
         self.run_id = ""
         self.note = ""
         self.started = time.time()
-        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=False)
+        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()
@@ -123,6 +123,9 @@ def print_summary(console: Console, result: RunResult) -> None:
     for v in result.checks:
         mark = "[green]pass[/]" if v.passed else "[red]FAIL[/]"
         console.print(f"check {v.check}: {mark} {v.message}")
+    files = [f"{result.run_dir}/{a}" for n in result.nodes.values() for a in n.artifacts]
+    if files:
+        console.print("artifacts:\n" + "\n".join(f"  {f}" for f in files), highlight=False)
     for err in result.errors:
         console.print(f"[red]error:[/] {escape(err)}", highlight=False)
     console.print(f"cost {result.cost:g} · {result.duration_s or 0:.2f}s · result: {result.run_dir}/result.json")

@@ -78,6 +78,7 @@ class RunResult(BaseModel):
         return out
 
     def write(self, path: Path) -> None:
+        """Atomically; indented for people, compact past 200 nodes (indenting doubles the cost there)."""
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.write_text(self.model_dump_json(indent=2 if len(self.nodes) <= 200 else None), encoding="utf-8")
         tmp.replace(path)

@@ -307,9 +307,8 @@ class Runtime:
         self.emit(NodeStarted(run_id=self.run_id, node_id=spec.id, expert=name, attempt=attempt))
         t0 = time.perf_counter()
         try:
-            async with self._sem:
-                async with asyncio.timeout(timeout):
-                    out = await exp.run(op.capability, inputs, ctx)
+            async with self._sem, asyncio.timeout(timeout):
+                out = await exp.run(op.capability, inputs, ctx)
         except TimeoutError:
             ctx.cancel()
             return _Try(name, False, error=f"timed out after {timeout:g}s", duration_s=time.perf_counter() - t0,
