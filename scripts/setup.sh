@@ -21,5 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "setup: installing agentos[${extras}]"
-python3 -m pip install -q --disable-pip-version-check -e ".[${extras}]"
-echo "setup: done ($(agentos --version))"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[${extras}]"
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi  # make the new `agentos` script visible
+if ! command -v agentos >/dev/null 2>&1; then
+  echo "setup: installed, but \`agentos\` is not on PATH; add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH or use \`python3 -m agentos\`" >&2
+fi
+echo "setup: done ($(python3 -m agentos --version))"
