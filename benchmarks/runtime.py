@@ -19,6 +19,7 @@ reports PASS or MISS; it never fails because a goal was missed.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import cProfile
@@ -118,16 +119,17 @@ class Timing:
     exec_s: float | None = None  # from scheduling the first node to the end of the last
 
 
-class Contender:
+class Contender(abc.ABC):
     name: str = ""
     includes: str = ""  # what the timed region holds, for the table notes
 
+    @abc.abstractmethod
     async def once(self, shape: Shape) -> Timing:
-        raise NotImplementedError
+        """Build the contender's graph for `shape` and run it once."""
 
+    @abc.abstractmethod
     async def nothing(self, shape: Shape) -> float:
         """The node bodies themselves, awaited one after another with no framework around them."""
-        raise NotImplementedError
 
 
 async def _sleep() -> None:
