@@ -21,6 +21,7 @@ from agentos.journal import JOURNAL_NAME, Journal
 from agentos.registry import Registry
 from agentos.result import NodeResult, RunResult
 from agentos.routing import Router, make_router
+from agentos.runlock import RunLock
 from agentos.runtime import Runtime
 from agentos.taskspec import TaskSpec, apply_overrides, load_task, parse_task, restore_task
 
@@ -72,9 +73,15 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     if resume:
         runs_root = Path(output) if output else default_runs_root()
         run_dir = find_run(resume, runs_root)
-        journal = Journal.open_existing(run_dir)
-        record = journal.run()
-        spec = restore_task(record.spec, Path(record.base_dir), Path(record.task_file) if record.task_file else None)
+        lock = RunLock(run_dir, resume).acquire()
+        try:
+            journal = Journal.open_existing(run_dir)
+            record = journal.run()
+            spec = restore_task(record.spec, Path(record.base_dir),
+                                Path(record.task_file) if record.task_file else None)
+        except BaseException:
+            lock.release()
+            raise
         run_id = record.run_id
         prior = journal.nodes()
         planned_by = record.planned_by
@@ -102,8 +109,13 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
         run_dir = runs_root / run_id
         if run_dir.exists():
             raise UserError(f"run folder {run_dir} already exists")
-        journal = Journal(run_dir / JOURNAL_NAME)
-        journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
+        lock = RunLock(run_dir, run_id).acquire()
+        try:
+            journal = Journal(run_dir / JOURNAL_NAME)
+            journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
+        except BaseException:
+            lock.release()
+            raise
         prior = {}
         planned_by = None
         resumed = 0
@@ -158,6 +170,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
         raise
     finally:
         journal.close()
+        lock.release()
 
 
 def run(task: str | Path | TaskSpec | dict[str, Any] | None = None, **kwargs: Any) -> RunResult:

@@ -102,3 +102,25 @@ def test_resuming_a_finished_run_reruns_nothing(tmp_path):
                            env=_env(), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(log_lines(tmp_path / "calls.log")) == calls
+
+
+def test_a_run_that_is_still_going_cannot_be_resumed_a_second_time(tmp_path):
+    log = str(tmp_path / "calls.log")
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump({"graph": [{"id": "slow", "capability": "test.step",
+                                               "inputs": {"delay": 30, "log": log}}]}))
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "agentos", "run", str(task), "--output", str(runs),
+                             "--run-id", "busy"], env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not log_lines(tmp_path / "calls.log") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, "-m", "agentos", "run", "--resume", "busy", "--output", str(runs)],
+                                env=_env(), capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert f"run busy is running right now (process {proc.pid})" in second.stderr
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert log_lines(tmp_path / "calls.log") == ["start slow"]  # the refused resume ran nothing
