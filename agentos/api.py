@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from agentos.checks import NodeCheck
 from agentos.errors import AgentOSError, HostNotConfiguredError, RunNotFoundError, UserError
 from agentos.events import RunFinished, RunPlanned, RunPlanning, RunStarted
 from agentos.graph import TaskGraph
@@ -66,8 +67,12 @@ def _host(spec: TaskSpec) -> Any:
 async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, output: str | Path | None = None,
                resume: str | None = None, overrides: list[str] | None = None, registry: Registry | None = None,
                router: Router | None = None, host: Any = None,
-               on_event: Callable[[Any], None] | None = None, run_id: str | None = None) -> RunResult:
-    """Run a task (or resume run `resume`) and return its structured result."""
+               on_event: Callable[[Any], None] | None = None, run_id: str | None = None,
+               checks: list[NodeCheck] | None = None) -> RunResult:
+    """Run a task (or resume run `resume`) and return its structured result.
+
+    `checks` replaces the node checks (default `agentos.checks.NODE_CHECKS`); add yours to that list.
+    """
     registry = registry or Registry.discover()
     sinks = [on_event] if on_event else []
     if resume:
@@ -157,7 +162,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
                 done_before.append(node_id)
                 result.cost += old.cost
         runtime = Runtime(spec=spec, registry=registry, router=router, run_id=run_id, run_dir=run_dir,
-                          journal=journal, sinks=sinks, host=host, replanner=replanner)
+                          journal=journal, sinks=sinks, host=host, replanner=replanner, checks=checks)
         runtime.cost = result.cost
         runtime.emit(RunStarted(run_id=run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
                                 done_before=sorted(done_before)))

@@ -242,3 +242,32 @@ def test_retry_events_say_which_expert_comes_next(tmp_path, registry):
     retry = [e for e in events if e.kind == "retry.scheduled"]
     assert [(e.expert, e.final) for e in failed] == [("quiet-echo", False)]
     assert [(e.next_expert, e.delay_s) for e in retry] == [("loud-echo", 0.0)]  # a rejection moves on at once
+
+
+class MentionsHello:
+    """A custom check: the output text must greet."""
+
+    name = "mentions_hello"
+
+    def __call__(self, outcome):
+        from agentos.checks import Verdict
+
+        ok = "hello" in getattr(outcome.output, "text", "").lower()
+        return Verdict(check=self.name, passed=ok, score=1.0 if ok else 0.0, node_id=outcome.node_id,
+                       expert=outcome.expert, message="greets" if ok else "does not greet")
+
+
+def test_custom_checks_join_the_built_in_ones_and_can_reject_an_output(tmp_path, registry):
+    from agentos.checks import NODE_CHECKS
+
+    checks = [*NODE_CHECKS, MentionsHello()]
+
+    def say(text: str) -> agentos.RunResult:
+        spec = {"graph": [{"id": "say", "expert": "loud-echo", "inputs": {"text": text}}],
+                "budget": {"max_retries": 0}}
+        return agentos.run(spec, registry=registry, output=tmp_path / "runs", checks=checks)
+
+    good, bad = say("Hello there"), say("Goodbye")
+    assert good.ok and {v.check for v in good.nodes["say"].verdicts} >= {"schema", "mentions_hello"}
+    assert bad.nodes["say"].status == "failed"
+    assert "mentions_hello: does not greet" in (bad.nodes["say"].error or "")
