@@ -11,6 +11,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,63 @@ def _host(spec: TaskSpec) -> Any:
     return host_from_settings(spec.host)
 
 
+@dataclass
+class _Opened:
+    """A run ready to go: its spec, its locked folder and journal, and what an earlier attempt left."""
+
+    run_id: str
+    run_dir: Path
+    spec: TaskSpec
+    journal: Journal
+    lock: RunLock
+    started: float
+    prior: dict[str, NodeResult] = field(default_factory=dict)
+    planned_by: str | None = None
+    resumed: int = 0
+
+
+def _open_new(spec: TaskSpec, host: Any, output: str | Path | None, run_id: str | None) -> _Opened:
+    if not spec.graph and host is None:
+        raise HostNotConfiguredError(
+            "this task has only a `goal`, so a host model must plan it, and none is configured. "
+            "Set `host: {base_url: http://127.0.0.1:8000/v1, model: NAME}` in the task file, or "
+            "export AGENTOS_HOST_URL and AGENTOS_HOST_MODEL (and AGENTOS_HOST_API_KEY if the "
+            "endpoint needs one); or write the nodes yourself under `graph:`")
+    if output:
+        runs_root = Path(output)
+    elif spec.output:
+        runs_root = spec.base_dir / spec.output
+    else:
+        runs_root = default_runs_root()
+    run_id = run_id or new_run_id()
+    run_dir = runs_root / run_id
+    if run_dir.exists():
+        raise UserError(f"run folder {run_dir} already exists")
+    lock = RunLock(run_dir, run_id).acquire()
+    try:
+        journal = Journal(run_dir / JOURNAL_NAME)
+        journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
+    except BaseException:
+        lock.release()
+        raise
+    return _Opened(run_id, run_dir.resolve(), spec, journal, lock, started=time.time())
+
+
+def _open_resumed(run_id: str, output: str | Path | None) -> _Opened:
+    run_dir = find_run(run_id, Path(output) if output else default_runs_root())
+    lock = RunLock(run_dir, run_id).acquire()
+    try:
+        journal = Journal.open_existing(run_dir)
+        record = journal.run()
+        spec = restore_task(record.spec, Path(record.base_dir), Path(record.task_file) if record.task_file else None)
+        journal.set_status(record.run_id, "running", resumed=True)
+    except BaseException:
+        lock.release()
+        raise
+    return _Opened(record.run_id, run_dir.resolve(), spec, journal, lock, started=record.created,
+                   prior=journal.nodes(), planned_by=record.planned_by, resumed=record.resumed + 1)
+
+
 async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, output: str | Path | None = None,
                resume: str | None = None, overrides: list[str] | None = None, registry: Registry | None = None,
                router: Router | None = None, host: Any = None,
@@ -76,106 +134,69 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     registry = registry or Registry.discover()
     sinks = [on_event] if on_event else []
     if resume:
-        runs_root = Path(output) if output else default_runs_root()
-        run_dir = find_run(resume, runs_root)
-        lock = RunLock(run_dir, resume).acquire()
-        try:
-            journal = Journal.open_existing(run_dir)
-            record = journal.run()
-            spec = restore_task(record.spec, Path(record.base_dir),
-                                Path(record.task_file) if record.task_file else None)
-        except BaseException:
-            lock.release()
-            raise
-        run_id = record.run_id
-        prior = journal.nodes()
-        planned_by = record.planned_by
-        journal.set_status(run_id, "running", resumed=True)
-        resumed = record.resumed + 1
-        started = record.created
+        opened = _open_resumed(resume, output)
+        host = host if host is not None else _host(opened.spec)
+    elif task is None:
+        raise UserError("give a task file (or a spec), or `resume=` a run id")
     else:
-        if task is None:
-            raise UserError("give a task file (or a spec), or `resume=` a run id")
         spec = load_spec(task, registry, overrides)
         host = host if host is not None else _host(spec)
-        if not spec.graph and host is None:
-            raise HostNotConfiguredError(
-                "this task has only a `goal`, so a host model must plan it, and none is configured. "
-                "Set `host: {base_url: http://127.0.0.1:8000/v1, model: NAME}` in the task file, or "
-                "export AGENTOS_HOST_URL and AGENTOS_HOST_MODEL (and AGENTOS_HOST_API_KEY if the "
-                "endpoint needs one); or write the nodes yourself under `graph:`")
-        if output:
-            runs_root = Path(output)
-        elif spec.output:
-            runs_root = spec.base_dir / spec.output
-        else:
-            runs_root = default_runs_root()
-        run_id = run_id or new_run_id()
-        run_dir = runs_root / run_id
-        if run_dir.exists():
-            raise UserError(f"run folder {run_dir} already exists")
-        lock = RunLock(run_dir, run_id).acquire()
-        try:
-            journal = Journal(run_dir / JOURNAL_NAME)
-            journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
-        except BaseException:
-            lock.release()
-            raise
-        prior = {}
-        planned_by = None
-        resumed = 0
-        started = time.time()
-    run_dir = run_dir.resolve()
+        opened = _open_new(spec, host, output, run_id)
+    spec, journal = opened.spec, opened.journal
     try:
-        if resume:
-            host = host if host is not None else _host(spec)
-        replanner = None
+        agent = None
         if host is not None:
             from agentos.host_agent import HostAgent
 
             agent = HostAgent(host, registry)
-            replanner = agent.replan
         if not spec.graph:
-            if host is None:  # a resumed run that failed while planning, and no host now
+            if agent is None:  # a resumed run that failed while planning, and no host now
                 raise HostNotConfiguredError("this run has no graph yet and no host model is configured to plan it "
                                              "(set `host:` in the task file or AGENTOS_HOST_URL/AGENTOS_HOST_MODEL)")
-            def announce(event: Any) -> None:  # the runtime does not exist yet, so send it here
-                journal.append(event)
-                for sink in sinks:
-                    sink(event)
-
-            announce(RunPlanning(run_id=run_id, backend=agent.backend, goal=spec.goal or ""))
-            spec.graph = await agent.plan(spec)
-            planned_by = agent.backend
-            journal.update_spec(run_id, spec.model_dump(mode="json"), planned_by)
-            announce(RunPlanned(run_id=run_id, nodes=[n.id for n in spec.graph], backend=planned_by))
+            await _plan(opened, agent, sinks)
         graph = TaskGraph.from_spec(spec)
         router = router or make_router(spec.router.name, spec.router.options)
-        result = RunResult(run_id=run_id, status="running", task_file=str(spec.file) if spec.file else None,
-                           run_dir=str(run_dir), started_at=started, planned_by=planned_by, resumed=resumed,
+        result = RunResult(run_id=opened.run_id, status="running", task_file=str(spec.file) if spec.file else None,
+                           run_dir=str(opened.run_dir), started_at=opened.started, planned_by=opened.planned_by,
+                           resumed=opened.resumed,
                            nodes={n: NodeResult(id=n, capability=graph.spec(n).capability) for n in graph.g.nodes})
         done_before = []
-        for node_id, old in prior.items():
+        for node_id, old in opened.prior.items():
             if old.status == "succeeded" and node_id in result.nodes:
                 old.from_earlier_attempt = True
                 result.nodes[node_id] = old
                 done_before.append(node_id)
                 result.cost += old.cost
-        runtime = Runtime(spec=spec, registry=registry, router=router, run_id=run_id, run_dir=run_dir,
-                          journal=journal, sinks=sinks, host=host, replanner=replanner, checks=checks)
+        runtime = Runtime(spec=spec, registry=registry, router=router, run_id=opened.run_id, run_dir=opened.run_dir,
+                          journal=journal, sinks=sinks, host=host, replanner=agent.replan if agent else None,
+                          checks=checks)
         runtime.cost = result.cost
-        runtime.emit(RunStarted(run_id=run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
+        runtime.emit(RunStarted(run_id=opened.run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
                                 done_before=sorted(done_before)))
         return await runtime.execute(graph, result)
-    except (AgentOSError, asyncio.CancelledError, KeyboardInterrupt) as exc:
-        if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
-            journal.append(RunFinished(run_id=run_id, status="failed", duration_s=time.time() - started,
-                                       counts={}))
-            journal.set_status(run_id, "failed")
+    except AgentOSError:
+        journal.append(RunFinished(run_id=opened.run_id, status="failed", duration_s=time.time() - opened.started,
+                                   counts={}))
+        journal.set_status(opened.run_id, "failed")
         raise
     finally:
         journal.close()
-        lock.release()
+        opened.lock.release()
+
+
+async def _plan(opened: _Opened, agent: Any, sinks: list[Callable[[Any], None]]) -> None:
+    """Let the host plan a goal-only task; the plan is journaled so a resume does not plan again."""
+
+    def announce(event: Any) -> None:  # the runtime does not exist yet, so events go out from here
+        opened.journal.append(event)
+        for sink in sinks:
+            sink(event)
+
+    announce(RunPlanning(run_id=opened.run_id, backend=agent.backend, goal=opened.spec.goal or ""))
+    opened.spec.graph = await agent.plan(opened.spec)
+    opened.planned_by = agent.backend
+    opened.journal.update_spec(opened.run_id, opened.spec.model_dump(mode="json"), opened.planned_by)
+    announce(RunPlanned(run_id=opened.run_id, nodes=[n.id for n in opened.spec.graph], backend=opened.planned_by))
 
 
 def run(task: str | Path | TaskSpec | dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
