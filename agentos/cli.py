@@ -151,7 +151,7 @@ def run(
     if as_json:
         sys.stdout.write(json.dumps({"kind": "run.result", **result.model_dump(mode="json")}) + "\n")
     else:
-        print_summary(out, result)
+        print_summary(out, result, tracebacks=_state["debug"])
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -313,7 +313,7 @@ def runs_show(
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
-    print_summary(out, result)
+    print_summary(out, result, tracebacks=_state["debug"])
     if rec.status in ("running", "cancelled"):
         out.print(f"[yellow]unfinished[/]: agentos run --resume {rec.run_id}"
                   + (f" --output {output}" if output else ""))

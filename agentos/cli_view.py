@@ -115,11 +115,19 @@ def result_table(result: RunResult) -> Table:
     return table
 
 
-def print_summary(console: Console, result: RunResult) -> None:
+def print_summary(console: Console, result: RunResult, tracebacks: bool = False) -> None:
     console.print(result_table(result))
     for n in result.nodes.values():
         if n.status == "failed" and n.error:
             console.print(f"[red]{n.id} failed:[/] {escape(n.error)}", highlight=False)
+            crashes = [a for a in n.attempts if a.traceback]
+            if crashes and tracebacks:
+                for a in crashes:
+                    console.print(f"[dim]attempt {a.attempt} ({a.expert}):[/]\n{escape(a.traceback or '')}",
+                                  highlight=False)
+            elif crashes:
+                console.print("  (the expert crashed; --debug shows its traceback, also kept in result.json)",
+                              style="dim")
     for v in result.checks:
         mark = "[green]pass[/]" if v.passed else "[red]FAIL[/]"
         console.print(f"check {v.check}: {mark} {v.message}")

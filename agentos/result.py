@@ -21,6 +21,7 @@ class Attempt(BaseModel):
     duration_s: float
     error: str | None = None
     score: float | None = None
+    traceback: str | None = None  # for an unexpected exception in the expert: where it came from
 
 
 class NodeResult(BaseModel):

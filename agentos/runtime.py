@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ class _Try:
     cost: float = 0.0
     artifacts: list[Path] = field(default_factory=list)
     rejected: bool = False  # ran, but a check failed
+    traceback: str | None = None
 
 
 class Runtime:
@@ -256,7 +258,7 @@ class Runtime:
             t = await self._try(spec, self.registry.get(name), op, raw_inputs, attempt)
             res.attempts.append(Attempt(attempt=attempt, expert=name, duration_s=t.duration_s, error=t.error,
                                         status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
-                                        score=t.score if t.verdicts else None))
+                                        score=t.score if t.verdicts else None, traceback=t.traceback))
             if t.verdicts:
                 self.router.update(decision, t.score, name)
                 self._verdicts(res, t)
@@ -317,8 +319,11 @@ class Runtime:
             ctx.cancel()
             raise
         except Exception as exc:
-            msg = str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}"
-            return _Try(name, False, error=msg, duration_s=time.perf_counter() - t0, cost=self._charge(op, ctx))
+            if isinstance(exc, AgentOSError):  # raised on purpose: the message says it all
+                return _Try(name, False, error=str(exc), duration_s=time.perf_counter() - t0,
+                            cost=self._charge(op, ctx))
+            return _Try(name, False, error=f"{type(exc).__name__}: {exc}", duration_s=time.perf_counter() - t0,
+                        cost=self._charge(op, ctx), traceback=_expert_traceback(exc))
         finally:
             self._contexts.pop((spec.id, name), None)
         dt = time.perf_counter() - t0
@@ -465,6 +470,11 @@ class Runtime:
         if self.result.checks:
             passed, score = fold(self.result.checks)
             self.emit(CheckCompleted(run_id=self.run_id, passed=passed, score=score, verdicts=self.result.checks))
+
+
+def _expert_traceback(exc: BaseException, limit: int = 12) -> str:
+    """The innermost frames of an expert's crash: enough to find the line, small enough for the journal."""
+    return "".join(traceback.format_exception(exc, limit=-limit)).strip()
 
 
 class _Replanned(Exception):

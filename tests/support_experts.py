@@ -93,7 +93,13 @@ class Sleeper(Expert):
         return StepOut(value=inputs.value, started=t0, finished=time.time(), pid=os.getpid())
 
 
-EXPERTS = [stepper, Echo, QuietEcho, Sleeper]
+@expert(name="crasher", domain="test", capability="test.crash")
+async def crasher(inputs: StepIn, ctx: ExpertContext) -> StepOut:
+    """Has a bug: divides by zero."""
+    return StepOut(value=inputs.value // 0, started=0, finished=0, pid=0)
+
+
+EXPERTS = [stepper, Echo, QuietEcho, Sleeper, crasher]
 
 
 def log_lines(path: Path) -> list[str]:

@@ -204,3 +204,18 @@ def test_a_terminal_gets_live_progress(tmp_path):
     assert proc.returncode == 0
     assert "4/4 nodes" in screen  # the live header
     assert "\x1b[" in screen  # drawn with terminal control codes, unlike the piped output
+
+
+def test_debug_shows_the_traceback_of_a_crashed_expert(tmp_path):
+    task = tmp_path / "t.yaml"
+    task.write_text(yaml.safe_dump({"graph": [{"id": "bug", "capability": "test.crash", "inputs": {}}],
+                                    "budget": {"max_retries": 0}}))
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "AGENTOS_EXPERT_MODULES": "support_experts"}
+    plain = subprocess.run([sys.executable, "-m", "agentos", "run", str(task), "-o", str(tmp_path / "a")],
+                           env=env, capture_output=True, text=True, timeout=60)
+    debug = subprocess.run([sys.executable, "-m", "agentos", "--debug", "run", str(task), "-o", str(tmp_path / "b")],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert plain.returncode == debug.returncode == 1
+    assert "ZeroDivisionError" in plain.stdout and "--debug shows its traceback" in plain.stdout
+    assert "in crasher" not in plain.stdout
+    assert "in crasher" in debug.stdout and "support_experts.py" in debug.stdout

@@ -271,3 +271,11 @@ def test_custom_checks_join_the_built_in_ones_and_can_reject_an_output(tmp_path,
     assert good.ok and {v.check for v in good.nodes["say"].verdicts} >= {"schema", "mentions_hello"}
     assert bad.nodes["say"].status == "failed"
     assert "mentions_hello: does not greet" in (bad.nodes["say"].error or "")
+
+
+def test_an_expert_that_crashes_keeps_its_traceback_in_the_result(tmp_path, registry):
+    r = run(tmp_path, registry, [{"id": "bug", "capability": "test.crash", "inputs": {}}], budget={"max_retries": 0})
+    (attempt,) = r.nodes["bug"].attempts
+    assert r.nodes["bug"].error == "ZeroDivisionError: integer division or modulo by zero"
+    assert attempt.traceback is not None
+    assert "support_experts.py" in attempt.traceback and "in crasher" in attempt.traceback
