@@ -97,7 +97,10 @@ def _open_new(spec: TaskSpec, host: Any, output: str | Path | None, run_id: str 
     run_dir = runs_root / run_id
     if run_dir.exists():
         raise UserError(f"run folder {run_dir} already exists")
-    lock = RunLock(run_dir, run_id).acquire()
+    try:
+        lock = RunLock(run_dir, run_id).acquire()
+    except OSError as exc:
+        raise UserError(f"cannot create the run folder {run_dir}: {exc.strerror}") from None
     try:
         journal = Journal(run_dir / JOURNAL_NAME)
         journal.create_run(run_id, spec.model_dump(mode="json"), spec.base_dir, spec.file)
@@ -174,10 +177,13 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
         runtime.emit(RunStarted(run_id=opened.run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
                                 done_before=sorted(done_before)))
         return await runtime.execute(graph, result)
-    except AgentOSError:
-        journal.append(RunFinished(run_id=opened.run_id, status="failed", duration_s=time.time() - opened.started,
-                                   counts={}))
-        journal.set_status(opened.run_id, "failed")
+    except (AgentOSError, asyncio.CancelledError) as exc:
+        # failed or interrupted before the runtime could record it (planning, graph building)
+        status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+        if journal.run().status == "running":
+            journal.append(RunFinished(run_id=opened.run_id, status=status,
+                                       duration_s=time.time() - opened.started, counts={}))
+            journal.set_status(opened.run_id, status)
         raise
     finally:
         journal.close()

@@ -219,3 +219,10 @@ def test_debug_shows_the_traceback_of_a_crashed_expert(tmp_path):
     assert "ZeroDivisionError" in plain.stdout and "--debug shows its traceback" in plain.stdout
     assert "in crasher" not in plain.stdout
     assert "in crasher" in debug.stdout and "support_experts.py" in debug.stdout
+
+
+def test_a_runs_folder_that_cannot_be_made_is_a_user_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the runs folder should be")
+    code, _, err = agentos("run", str(QUICKSTART), "-o", str(blocker))
+    assert code == 2 and "cannot create the run folder" in err and "Traceback" not in err

@@ -19,6 +19,7 @@ from agentos.errors import HostError, HostNotConfiguredError, PlanError, UserErr
 from agentos.events import NodeReplanned, RunPlanned
 from agentos.graph import TaskGraph
 from agentos.host_agent import HostAgent, extract_nodes, host_from_settings
+from agentos.journal import Journal
 from agentos.taskspec import HostSettings, load_task
 from experts.text import EXPERTS
 from host_model import ChatReply, HostModel, OpenAICompatibleHost
@@ -411,3 +412,25 @@ def test_replan_that_makes_a_cycle_is_rejected(server: ScriptedOpenAIServer, tmp
     server.add(cyclic, Reply(content=cyclic.content))
     with pytest.raises(PlanError, match="cycle"):
         asyncio.run(HostAgent(host_for(server), registry).replan(spec, TaskGraph.from_spec(spec), "digest", "down"))
+
+
+def test_a_run_interrupted_while_the_host_plans_is_journaled_as_cancelled(server: ScriptedOpenAIServer,
+                                                                         task_file: Path) -> None:
+    server.add(slow(30, plan(GOOD_PLAN)))
+    events: list[Any] = []
+
+    async def interrupt_during_planning() -> None:
+        task = asyncio.create_task(agentos.arun(task_file, output=task_file.parent / "runs", run_id="p",
+                                                registry=text_registry(), host=host_for(server),
+                                                on_event=events.append))
+        while not any(e.kind == "run.planning" for e in events):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupt_during_planning())
+    journal = Journal.open_existing(task_file.parent / "runs" / "p", readonly=True)
+    assert journal.run().status == "cancelled"
+    assert [e["kind"] for e in journal.events()] == ["run.planning", "run.finished"]
+    journal.close()
