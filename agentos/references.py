@@ -122,5 +122,13 @@ def substitute(value: Any, resolve: Callable[[Reference], Any]) -> Any:
     return value
 
 
+def is_whole_reference(value: Any) -> bool:
+    """A string that is exactly one `${...}`: it takes the referenced value as it is."""
+    if not isinstance(value, str):
+        return False
+    m = _TOKEN.fullmatch(value)
+    return m is not None and m.group(1) is not None
+
+
 def has_reference(value: Any) -> bool:
     return next(iter_references(value), None) is not None

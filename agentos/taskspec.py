@@ -25,6 +25,7 @@ from agentos.references import (
     Reference,
     ReferenceSyntaxError,
     has_reference,
+    is_whole_reference,
     iter_references,
     lookup,
     parse_reference,
@@ -555,7 +556,8 @@ class _Validator:
             refs = list(iter_references(value))
             for sub, body in refs:
                 self._reference(body, node.id, (*kloc, *sub))
-            self._literal(key, value, info, node, kloc, op.capability)
+            if not (refs and refs[0][0] == () and is_whole_reference(value)):  # nothing literal to check
+                self._literal(key, value, info, node, kloc, op.capability)
         for key, info in fields.items():
             if info.is_required() and key not in node.inputs:
                 self.add(f"missing input `{key}` for `{op.capability}`", (*loc, "inputs"),
