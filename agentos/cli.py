@@ -248,6 +248,7 @@ def runs_list(
 
     from agentos.cli_view import status_text
     from agentos.journal import JOURNAL_NAME, Journal
+    from agentos.runlock import is_running
 
     root = _runs_root(output)
     rows = []
@@ -260,7 +261,8 @@ def runs_list(
                 counts[n.status] = counts.get(n.status, 0) + 1
         finally:
             j.close()
-        rows.append({"run_id": rec.run_id, "status": rec.status, "created": rec.created,
+        status = rec.status if rec.status != "running" or is_running(jpath.parent) else "interrupted"
+        rows.append({"run_id": rec.run_id, "status": status, "created": rec.created,
                      "task_file": rec.task_file, "nodes": counts, "resumed": rec.resumed,
                      "run_dir": str(jpath.parent)})
     rows.sort(key=lambda r: r["created"])
@@ -286,12 +288,17 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id (see agentos runs list).")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs folder (default ./runs).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The run's result as JSON.")] = False,
+    events: Annotated[bool, typer.Option("--events", help="The run's event log instead of the summary.")] = False,
 ) -> None:
-    """Show one run: every node's status, expert, attempts, time, checks and errors."""
+    """Show one run: every node's status, expert, attempts, time, checks and errors.
+
+    Example: agentos runs show 20261123-101500-ab12cd --events
+    """
     from agentos.api import find_run
-    from agentos.cli_view import print_summary
+    from agentos.cli_view import event_table, print_summary
     from agentos.journal import Journal
     from agentos.result import RunResult
+    from agentos.runlock import is_running
 
     run_dir = find_run(run_id, _runs_root(output))
     result_file = run_dir / "result.json"
@@ -299,22 +306,31 @@ def runs_show(
     try:
         rec = j.run()
         nodes = j.nodes()
+        log = j.events() if events else []
     finally:
         j.close()
-    if result_file.exists() and rec.status != "running":
+    if events:
+        if as_json:
+            sys.stdout.write(json.dumps(log, indent=2) + "\n")
+        else:
+            out.print(event_table(log, rec.created))
+        return
+    if rec.status == "running" and not is_running(run_dir):
+        rec.status = "interrupted"
+    if result_file.exists() and rec.status not in ("running", "interrupted"):  # else result.json may be stale
         result = RunResult.model_validate_json(result_file.read_text(encoding="utf-8"))
     else:  # interrupted: rebuild what the journal knows
         spec_nodes = [n["id"] for n in rec.spec.get("graph", [])]
         from agentos.result import NodeResult
 
-        result = RunResult(run_id=rec.run_id, status="running" if rec.status == "running" else rec.status,  # type: ignore[arg-type]
+        result = RunResult(run_id=rec.run_id, status=rec.status,  # type: ignore[arg-type]
                            task_file=rec.task_file, run_dir=str(run_dir.resolve()), started_at=rec.created,
                            nodes={n: nodes.get(n) or NodeResult(id=n, capability=None) for n in spec_nodes})
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
     print_summary(out, result, tracebacks=_state["debug"])
-    if rec.status in ("running", "cancelled"):
+    if rec.status in ("interrupted", "cancelled", "timed_out", "failed"):
         out.print(f"[yellow]unfinished[/]: agentos run --resume {rec.run_id}"
                   + (f" --output {output}" if output else ""))
 

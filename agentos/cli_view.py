@@ -16,6 +16,7 @@ from rich.text import Text
 from agentos.result import RunResult
 
 STATUS_STYLE = {
+    "interrupted": "magenta",
     "pending": "dim", "running": "cyan", "succeeded": "green", "failed": "red", "skipped": "yellow",
     "cancelled": "magenta", "timed_out": "magenta", "retrying": "yellow",
 }
@@ -141,3 +142,24 @@ def print_summary(console: Console, result: RunResult, tracebacks: bool = False)
 
 def dump_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, default=str)
+
+
+def event_table(events: list[dict[str, Any]], t0: float) -> Table:
+    """The journal's events, one row each, timed from the run's start."""
+    table = Table(header_style="bold", box=None)
+    for col in ("+s", "node", "event", ""):
+        table.add_column(col)
+    skip = {"run_id", "node_id", "ts", "kind"}
+    for e in events:
+        detail = ", ".join(f"{k}={_short(v)}" for k, v in e.items() if k not in skip)
+        table.add_row(f"{e['ts'] - t0:.3f}", e.get("node_id") or "", e["kind"], Text(detail, style="dim"))
+    return table
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and "chosen" in value:  # a routing decision
+        return f"{value['chosen']} of {value.get('ranking')}"
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "check" in value[0]:
+        return " ".join(f"{v['check']}:{'ok' if v['passed'] else 'FAIL'}" for v in value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

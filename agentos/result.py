@@ -11,7 +11,8 @@ from agentos.checks import Verdict
 from agentos.routing import Decision
 
 NodeStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
-RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out"]
+# "interrupted": the journal says running but no process holds the run (it was killed); set by readers
+RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"]
 
 
 class Attempt(BaseModel):

@@ -108,6 +108,9 @@ def test_runs_list_and_show(tmp_path):
     assert code == 0 and json.loads(out)["nodes"]["report"]["status"] == "succeeded"
     code, out, _ = agentos("runs", "show", "one", "-o", str(tmp_path))
     assert code == 0 and "markdown-report" in out
+    code, out, _ = agentos("runs", "show", "one", "-o", str(tmp_path), "--events", "--json")
+    kinds = [e["kind"] for e in json.loads(out)]
+    assert code == 0 and kinds[0] == "run.started" and kinds[-1] == "run.finished" and kinds.count("node.started") == 4
 
 
 def test_unknown_run_id_is_a_user_error(tmp_path):

@@ -70,6 +70,12 @@ def test_a_killed_run_resumes_without_redoing_finished_nodes(tmp_path):
     assert {"c1", "c2", "side1"} <= done_before and "c6" not in done_before
     assert not (runs / "r1" / "result.json").exists()  # it really died mid-run
     artifacts_before = {n: (runs / "r1" / "artifacts" / n / "value.txt").read_text() for n in done_before}
+    listed = subprocess.run([sys.executable, "-m", "agentos", "runs", "list", "--output", str(runs), "--json"],
+                            env=_env(), capture_output=True, text=True, timeout=60)
+    assert json.loads(listed.stdout)[0]["status"] == "interrupted"  # "running" in the journal, but nobody is
+    shown = subprocess.run([sys.executable, "-m", "agentos", "runs", "show", "r1", "--output", str(runs)],
+                           env=_env(), capture_output=True, text=True, timeout=60)
+    assert "agentos run --resume r1" in shown.stdout
 
     resumed = subprocess.run([sys.executable, "-m", "agentos", "run", "--resume", "r1", "--output", str(runs)],
                              env=_env(), capture_output=True, text=True, timeout=120)
