@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
@@ -138,10 +137,6 @@ def print_summary(console: Console, result: RunResult, tracebacks: bool = False)
     for err in result.errors:
         console.print(f"[red]error:[/] {escape(err)}", highlight=False)
     console.print(f"cost {result.cost:g} · {result.duration_s or 0:.2f}s · result: {result.run_dir}/result.json")
-
-
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)
 
 
 def event_table(events: list[dict[str, Any]], t0: float) -> Table:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentos.checks import Verdict
 from agentos.routing import Decision
@@ -125,6 +125,5 @@ Event = Annotated[
     | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | ArtifactWritten,
     Field(discriminator="kind"),
 ]
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 EventSink = Callable[[Any], None]
