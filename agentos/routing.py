@@ -7,6 +7,7 @@ every decision in the run's result and follows `ranking` when it must try anothe
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -80,10 +81,30 @@ class DeterministicRouter:
         self.rewards.append((decision.node_id, expert or decision.chosen, reward))
 
 
-ROUTERS: dict[str, type] = {"deterministic": DeterministicRouter}
+ROUTERS: dict[str, Any] = {"deterministic": DeterministicRouter}  # built in
+ENTRY_POINT_GROUP = "agentos.routers"  # `name = package.module:RouterClass`, e.g. the learned router
+
+
+def available_routers() -> dict[str, Any]:
+    """Router factories by name: the built-in ones plus every `agentos.routers` entry point."""
+    found: dict[str, Any] = dict(ROUTERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)  # loaded only when chosen
+    return found
 
 
 def make_router(name: str, options: dict[str, Any]) -> Router:
-    if name not in ROUTERS:
-        raise UserError(f"unknown router {name!r} (available: {', '.join(sorted(ROUTERS))})")
-    return ROUTERS[name](**options)
+    routers = available_routers()
+    if name not in routers:
+        raise UserError(f"unknown router {name!r} (available: {', '.join(sorted(routers))})")
+    factory = routers[name]
+    if isinstance(factory, EntryPoint):
+        try:
+            factory = factory.load()
+        except Exception as exc:
+            raise UserError(f"router {name!r} could not be loaded ({factory.value}): "
+                            f"{type(exc).__name__}: {exc}") from None
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise UserError(f"router {name!r} does not take these options {sorted(options)}: {exc}") from None

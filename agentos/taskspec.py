@@ -77,7 +77,8 @@ class Budget(_Strict):
 class RouterSettings(_Strict):
     """Which router picks an expert for each node."""
 
-    name: str = Field("deterministic", description="router implementation (see `agentos.routing.ROUTERS`)")
+    name: str = Field("deterministic", description="router implementation: `deterministic`, or one installed "
+                                                    "under the `agentos.routers` entry points")
     options: dict[str, Any] = Field(default_factory=dict, description="keyword options passed to the router")
 
 
@@ -460,12 +461,13 @@ class _Validator:
         return self.problems
 
     def _router(self) -> None:
-        from agentos.routing import ROUTERS
+        from agentos.routing import available_routers
 
         name = self.spec.router.name
-        if name not in ROUTERS:
+        routers = available_routers()
+        if name not in routers:
             self.add(f"unknown router `{name}`", ("router", "name"),
-                     suggest(name, ROUTERS) or f"known routers: {', '.join(sorted(ROUTERS))}")
+                     suggest(name, routers) or f"known routers: {', '.join(sorted(routers))}")
 
     def _inputs(self) -> None:
         for name, value in self.spec.inputs.items():
