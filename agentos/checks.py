@@ -123,11 +123,12 @@ class FilesExistAndOpen:
 @functools.cache
 def _path_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """Fields typed Path, Path | None or list[Path]: the outputs that name files."""
+    return tuple(k for k, f in model.model_fields.items() if names_a_path(f.annotation))
 
-    def has_path(annotation: Any) -> bool:
-        return annotation is Path or any(has_path(a) for a in typing.get_args(annotation))
 
-    return tuple(k for k, f in model.model_fields.items() if has_path(f.annotation))
+def names_a_path(annotation: Any) -> bool:
+    """Whether a type is Path or holds one (Path | None, list[Path], ...)."""
+    return annotation is Path or any(names_a_path(a) for a in typing.get_args(annotation))
 
 
 def _file_problem(p: Path) -> str:

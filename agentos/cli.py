@@ -16,8 +16,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from agentos.errors import AgentOSError
+from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
     name="agentos",
@@ -52,24 +53,18 @@ def _friendly(fn: F) -> F:
         except AgentOSError as exc:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]error:[/] {_escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise
         except Exception as exc:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {_escape(str(exc))}\n"
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                       "rerun with --debug for the traceback", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def _version(value: bool) -> None:
@@ -111,7 +106,7 @@ def run(
     from agentos.cli_view import JsonLines, LiveProgress, print_summary
 
     if file is None and resume is None:
-        raise _usage("give a task file, or --resume RUN_ID")
+        raise UserError("give a task file, or --resume RUN_ID")
     if file is not None and resume is not None:
         err.print("[yellow]note:[/] --resume uses the spec stored in the run's journal; the file is not reread")
     started: dict[str, str] = {}
@@ -153,12 +148,6 @@ def run(
     else:
         print_summary(out, result, tracebacks=_state["debug"])
     raise typer.Exit(0 if result.ok else 1)
-
-
-def _usage(msg: str) -> AgentOSError:
-    from agentos.errors import UserError
-
-    return UserError(msg)
 
 
 # validate / schema / graph -----------------------------------------------------------------------
@@ -222,10 +211,10 @@ def graph(
     from agentos.taskspec import load_task
 
     if fmt not in ("mermaid", "dot"):
-        raise _usage(f"--format must be mermaid or dot, not {fmt!r}")
+        raise UserError(f"--format must be mermaid or dot, not {fmt!r}")
     spec = load_task(file, Registry.discover())
     if not spec.graph:
-        raise _usage(f"{file}: goal-only task; its graph exists only once the host plans it (agentos run)")
+        raise UserError(f"{file}: goal-only task; its graph exists only once the host plans it (agentos run)")
     g = TaskGraph.from_spec(spec)
     sys.stdout.write(g.to_mermaid() if fmt == "mermaid" else g.to_dot())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,4 +126,4 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 
-EventSink = Callable[[Any], None]
+EventSink = Callable[[Event], None]

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
+from agentos.checks import names_a_path
 from agentos.errors import OverrideError, Problem, TaskFileError
 from agentos.references import (
     INPUTS,
@@ -575,7 +576,7 @@ class _Validator:
             hint = f"`{cap}` takes {key}: {type_name(annotation)}"
             self.problems += _problems_from_errors(errors, value, loc, self.source, None, hint)
             return
-        if _is_path(annotation) and isinstance(value, str) and not has_reference(value):
+        if names_a_path(annotation) and isinstance(value, str) and not has_reference(value):
             resolved = self._inside(value, loc)
             if resolved is not None:
                 node.inputs[key] = str(resolved)
@@ -740,12 +741,6 @@ def _at_reference(value: Any, loc: tuple[Any, ...]) -> bool:
                 isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur)):
             cur = cur[seg]
     return isinstance(cur, str) and has_reference(cur)
-
-
-def _is_path(annotation: Any) -> bool:
-    if annotation is Path:
-        return True
-    return any(_is_path(a) for a in typing.get_args(annotation))
 
 
 def type_name(annotation: Any) -> str:
