@@ -256,12 +256,7 @@ class Runtime:
                 return
             tried.append(name)
             t = await self._try(spec, self.registry.get(name), op, raw_inputs, attempt)
-            res.attempts.append(Attempt(attempt=attempt, expert=name, duration_s=t.duration_s, error=t.error,
-                                        status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
-                                        score=t.score if t.verdicts else None, traceback=t.traceback))
-            if t.verdicts:
-                self.router.update(decision, t.score, name)
-                self._verdicts(res, t)
+            self._record(res, decision, attempt, t)
             if t.ok:
                 self._succeed(res, t)
                 return
@@ -341,6 +336,15 @@ class Runtime:
         return _Try(name, True, output=outcome.output, verdicts=verdicts, score=score, duration_s=dt, cost=cost,
                     artifacts=outcome.artifacts)
 
+    def _record(self, res: NodeResult, decision: Decision, attempt: int, t: _Try) -> None:
+        """Keep an attempt in the result and, when it was checked, reward the router with its score."""
+        res.attempts.append(Attempt(attempt=attempt, expert=t.expert, duration_s=t.duration_s, error=t.error,
+                                    status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
+                                    score=t.score if t.verdicts else None, traceback=t.traceback))
+        if t.verdicts:
+            self.router.update(decision, t.score, t.expert)
+            self._verdicts(res, t)
+
     def _charge(self, op: OperationCard, ctx: ExpertContext) -> float:
         cost = ctx.cost or op.cost
         self.cost += cost
@@ -356,12 +360,7 @@ class Runtime:
                                               raw_inputs, i + 1)) for i, n in enumerate(names)]
         tries = [t.result() for t in tasks]
         for i, t in enumerate(tries):
-            res.attempts.append(Attempt(attempt=i + 1, expert=t.expert, duration_s=t.duration_s, error=t.error,
-                                        status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
-                                        score=t.score if t.verdicts else None))
-            if t.verdicts:
-                self.router.update(decision, t.score, t.expert)
-                self._verdicts(res, t)
+            self._record(res, decision, i + 1, t)
         ok = [t for t in tries if t.ok]
         best = max(ok, key=lambda t: t.score) if ok else None
         if best is None:
