@@ -3,8 +3,8 @@
 # drive (Chromium, Mosquitto, espeak-ng) when they are missing, then AgentOS itself.
 #   scripts/setup.sh            # AgentOS + test tools (extra "dev")
 #   scripts/setup.sh all        # every extra
-# torch is not needed yet; when an extra needs it, install the CPU build first:
-#   pip install torch==2.13.0   (see README: a bare `torch` pulls a multi-GB CUDA build)
+# torch comes first, pinned: 2.13.0 is a CPU build on local disk here, while a bare `torch`
+# requirement would pull a multi-GB CUDA build from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-dev}"
@@ -20,6 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if ! python3 -c "import torch" >/dev/null 2>&1; then
+  echo "setup: installing torch 2.13.0 (CPU build)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "torch==2.13.0"
+fi
 echo "setup: installing agentos[${extras}]"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[${extras}]"
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi  # make the new `agentos` script visible

@@ -1,0 +1,49 @@
+"""Step 3.5's routed experts: a sigmoid router with a selection-only bias, top-k, renormalised
+weights scaled by 3.0, and 288 SwiGLU experts stored packed as [E, I, H] tensors.
+
+The shared expert is not here: the checkpoint keeps it at layer level (`share_expert`), so the
+decoder layer adds it, and the names stay those of the checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from host_model import kernels
+from host_model.config import LayerSpec, Step3p5Config
+
+
+class Router(nn.Module):
+    """`moe.gate.weight`, kept in fp32 as the checkpoint ships it (need_fp32_gate)."""
+
+    def __init__(self, hidden: int, experts: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(experts, hidden, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.float(), self.weight.float())
+
+
+class MoE(nn.Module):
+    def __init__(self, config: Step3p5Config, spec: LayerSpec) -> None:
+        super().__init__()
+        e, i, h = config.moe_num_experts, config.moe_intermediate_size, config.hidden_size
+        self.top_k = config.moe_top_k
+        self.scaling = config.moe_router_scaling_factor
+        self.normalize = config.norm_expert_weight
+        self.limit = spec.swiglu_limit
+        self.gate = Router(h, e)
+        self.router_bias = nn.Parameter(torch.zeros(e, dtype=torch.float32)) if config.use_moe_router_bias else None
+        self.gate_proj = nn.Parameter(torch.empty(e, i, h))
+        self.up_proj = nn.Parameter(torch.empty(e, i, h))
+        self.down_proj = nn.Parameter(torch.empty(e, h, i))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1])
+        weights, ids = kernels.moe_route(self.gate(flat), self.router_bias, self.top_k,
+                                         scaling=self.scaling, normalize=self.normalize)
+        out = kernels.moe_experts(flat, weights, ids, self.gate_proj, self.up_proj, self.down_proj, limit=self.limit)
+        return out.reshape(shape)
