@@ -42,13 +42,14 @@ class Target:
 
 
 # (checkpoint-name pattern, our name or None = ignored, why). First match wins; no match = same name.
-# `{L}` in a pattern is replaced by the number of decoder layers (MTP layers come after them).
+# `(MTP)` in a pattern matches the layer numbers of the MTP depths (L, L+1, ... for L decoder layers).
 NAME_TABLE: list[tuple[str, str | None, str]] = [
     (r"model\.layers\.(\d+)\.moe\.share_expert\.(.+)", r"model.layers.\1.share_expert.\2",
      "vLLM-style exports nest the shared expert under moe.; the original keeps it at layer level"),
-    (r"model\.layers\.(\d+)\.moe\.experts\.(\d+)\.(gate|up|down)_proj\.weight", r"model.layers.\1.moe.\3_proj#\2",
+    (r"model\.layers\.(\d+)\.moe\.experts\.(\d+)\.(gate|up|down)_proj\.weight",
+     r"model.layers.\1.moe.\3_proj.weight#\2",
      "per-expert exports (quantised variants): stacked into the packed [E, ...] tensor"),
-    (r"model\.layers\.(\d+)\.moe\.(\d+)\.(gate|up|down)_proj\.weight", r"model.layers.\1.moe.\3_proj#\2",
+    (r"model\.layers\.(\d+)\.moe\.(\d+)\.(gate|up|down)_proj\.weight", r"model.layers.\1.moe.\3_proj.weight#\2",
      "legacy per-expert names, stacked the same way"),
     (r"model\.layers\.(\d+)\.moe\.expert_bias", None, "unused at inference (vLLM ignores it too)"),
     (r"model\.layers\.(MTP)\.embed_tokens\.weight", None,
@@ -208,7 +209,8 @@ def read_state_dict(folder: Path, model: Step3p5ForCausalLM, *, dtype: torch.dty
                             f"config says {tuple(want)}")
     if problems:
         raise CheckpointError(f"{folder}: checkpoint does not match config.json: " + "; ".join(problems))
-    return {name: t.to(torch.float32 if name.endswith(FP32_PARAMS) else dtype) for name, t in state.items()}
+    # copy=True: own, aligned memory instead of views into the mmap'd file (BLAS paths differ on unaligned data)
+    return {name: t.to(torch.float32 if name.endswith(FP32_PARAMS) else dtype, copy=True) for name, t in state.items()}
 
 
 # ---- writing ----------------------------------------------------------------------------------------

@@ -332,9 +332,7 @@ class Engine:
                 logprobs.append(token_logprob(row, token, seq.params.top_logprobs))
             if seq.constraint is not None:
                 seq.constraint.advance(token)
-            if token in stops:
-                self._finish(seq, "stop")
-            elif seq.constraint is not None and seq.constraint.is_finished():
+            if token in stops or (seq.constraint is not None and seq.constraint.is_finished()):
                 self._finish(seq, "stop")
             elif len(seq.output) >= seq.params.max_tokens or len(seq.tokens) >= self.max_context:
                 self._finish(seq, "length")

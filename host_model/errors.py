@@ -33,3 +33,11 @@ class UnsupportedFeatureError(HostModelError):
 
 class HostTimeoutError(HostModelError):
     """No complete reply within the client's time limit."""
+
+
+class ChatFormatError(HostModelError):
+    """A tokenizer folder, chat template, message list or tool schema is malformed; the message says which and where."""
+
+
+class ConstraintError(HostModelError):
+    """A decoding constraint cannot be built or followed: bad schema or grammar, tokenizer, or token ids."""

@@ -26,6 +26,14 @@ class Router(nn.Module):
         return F.linear(x.float(), self.weight.float())
 
 
+class PackedExperts(nn.Module):
+    """One projection of all experts as one [E, out, in] tensor, named `<proj>.weight` like the checkpoint."""
+
+    def __init__(self, experts: int, out_features: int, in_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(experts, out_features, in_features))
+
+
 class MoE(nn.Module):
     def __init__(self, config: Step3p5Config, spec: LayerSpec) -> None:
         super().__init__()
@@ -36,14 +44,15 @@ class MoE(nn.Module):
         self.limit = spec.swiglu_limit
         self.gate = Router(h, e)
         self.router_bias = nn.Parameter(torch.zeros(e, dtype=torch.float32)) if config.use_moe_router_bias else None
-        self.gate_proj = nn.Parameter(torch.empty(e, i, h))
-        self.up_proj = nn.Parameter(torch.empty(e, i, h))
-        self.down_proj = nn.Parameter(torch.empty(e, h, i))
+        self.gate_proj = PackedExperts(e, i, h)
+        self.up_proj = PackedExperts(e, i, h)
+        self.down_proj = PackedExperts(e, h, i)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         flat = x.reshape(-1, shape[-1])
         weights, ids = kernels.moe_route(self.gate(flat), self.router_bias, self.top_k,
                                          scaling=self.scaling, normalize=self.normalize)
-        out = kernels.moe_experts(flat, weights, ids, self.gate_proj, self.up_proj, self.down_proj, limit=self.limit)
+        out = kernels.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight,
+                                  self.down_proj.weight, limit=self.limit)
         return out.reshape(shape)
