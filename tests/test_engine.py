@@ -49,7 +49,8 @@ def test_greedy_decoding_matches_the_uncached_forward(model: torch.nn.Module) ->
 
 def test_requests_join_and_leave_the_running_batch(model: torch.nn.Module) -> None:
     eng = engine(model, max_batch=2)
-    first = [eng.add(p, SamplingParams(max_tokens=n, ignore_eos=True)) for p, n in zip(PROMPTS, (5, 20, 9), strict=True)]
+    first = [eng.add(p, SamplingParams(max_tokens=n, ignore_eos=True))
+             for p, n in zip(PROMPTS, (5, 20, 9), strict=True)]
     tokens: dict[str, list[int]] = {}
     for _ in range(3):
         for update in eng.step():
