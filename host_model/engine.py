@@ -6,10 +6,17 @@ prefill into a free slot), then advances every running sequence by one decode st
 so requests join and leave the batch between steps. `AsyncEngine` runs that loop in a worker
 thread and streams each request's tokens to its asyncio consumer.
 
-Speculative decoding uses MTP depth 0, one draft token per step, as vLLM serves Step 3.5
-(`num_speculative_tokens=1`): the MTP head drafts, the main model scores [last, draft] in one
-forward, and `sampling.accept_draft` keeps the output distribution exact. Sequences under a
-grammar constraint decode plainly (a draft would need the grammar to roll back).
+Speculative decoding chains the MTP layers: depth k drafts token k + 1 (vLLM serves Step 3.5
+with one, SGLang with all three), the main model scores [last, drafts...] in one forward, and
+`sampling.accept_draft` keeps the output distribution exact. Sequences under a grammar
+constraint decode plainly (a draft would need the grammar to roll back).
+
+MTP bookkeeping, per sequence with N confirmed tokens (main cache holds positions 0..N-2):
+every depth drafts at position N-2, and depth k at position t reads token t+k+1, so its entries
+at positions > N-k-2 were computed from drafts. Each round therefore recomputes depth k from
+`mtp_start[k]` = the first position it could not finalise last time (its cache is cut back
+there first), feeding it depth k-1's outputs: those computed this round, plus the one final
+output depth k-1 left at position `mtp_start[k]` last round (`carry[k-1]`).
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ class EngineSettings(BaseModel):
     max_batch: int = Field(8, ge=1, description="concurrent sequences (KV-cache slots)")
     max_context: int = Field(4096, ge=16, description="prompt + output tokens per sequence")
     prefill_chunk: int = Field(512, ge=1, description="prompt tokens per forward while prefilling")
-    speculative: bool = Field(False, description="draft one token per step with MTP depth 0")
+    speculative: bool = Field(False, description="draft tokens with the MTP layers and verify them in one forward")
+    num_speculative_tokens: int = Field(1, ge=1, le=8, description="drafts per step: MTP depths 0..n-1")
 
 
 @dataclass
@@ -98,8 +106,9 @@ class _Sequence:
     output: list[int] = field(default_factory=list)
     slot: int = -1
     cached: int = 0  # positions 0..cached-1 are in the main cache; tokens[cached] is the next input
-    mtp_cached: int = 0  # positions in MTP depth 0's cache
-    pending_hidden: torch.Tensor | None = None  # main hidden states at mtp_cached..cached-1
+    mtp_start: list[int] = field(default_factory=list)  # per depth: first position to (re)compute
+    pending_hidden: torch.Tensor | None = None  # main hidden states at mtp_start[0]..cached-1
+    carry: list[torch.Tensor | None] = field(default_factory=list)  # per depth: final output at mtp_start[k+1]
     text: str = ""
     emitted: int = 0
     finish_reason: str | None = None
@@ -129,13 +138,17 @@ class Engine:
         if self.settings.speculative and not self.config.num_nextn_predict_layers:
             raise EngineError("speculative decoding needs MTP layers, and this model's config has "
                               "num_nextn_predict_layers = 0")
+        self.drafts = self.settings.num_speculative_tokens if self.settings.speculative else 0
+        if self.drafts > self.config.num_nextn_predict_layers:
+            raise EngineError(f"num_speculative_tokens = {self.drafts}, but the model has only "
+                              f"{self.config.num_nextn_predict_layers} MTP layers (one per draft token)")
         max_context = min(self.settings.max_context, self.config.max_position_embeddings)
         self.max_context = max_context
         param = next(model.parameters())
         self.device = param.device
         self.cache = KVCache(self.config, num_slots=self.settings.max_batch, max_context=max_context,
                              dtype=model.lm_head.weight.dtype, device=self.device,
-                             slack=1 if self.settings.speculative else 0,
+                             slack=self.drafts,
                              with_mtp=self.settings.speculative)
         self.eos = set(eos_token_ids if eos_token_ids is not None else self.config.eos_token_ids)
         self.free_slots = list(range(self.settings.max_batch - 1, -1, -1))
@@ -265,49 +278,78 @@ class Engine:
         return updates
 
     def _speculate(self, seqs: list[_Sequence]) -> list[Update]:
+        n = self.drafts
         drafts = [self._draft(seq) for seq in seqs]
-        input_ids = torch.tensor([[s.tokens[s.cached], d] for s, d in zip(seqs, drafts, strict=True)],
+        input_ids = torch.tensor([[s.tokens[s.cached], *d] for s, d in zip(seqs, drafts, strict=True)],
                                  dtype=torch.long, device=self.device)
-        positions = torch.tensor([[s.cached, s.cached + 1] for s in seqs], dtype=torch.long, device=self.device)
+        positions = torch.tensor([list(range(s.cached, s.cached + n + 1)) for s in seqs], dtype=torch.long,
+                                 device=self.device)
         out = self.model(input_ids, positions, cache=self.cache, slots=self._slots(seqs))
         self.stats.verify_steps += 1
+        main_layers = range(self.config.num_hidden_layers)
         updates = []
         for b, (seq, draft) in enumerate(zip(seqs, drafts, strict=True)):
-            self.stats.drafts += 1
-            accepted, token = accept_draft(out.logits[b, 0], draft, seq.params, seq.generator)
-            if not accepted:
-                self.cache.truncate(seq.slot, seq.cached + 1, layers=range(self.config.num_hidden_layers))
-                seq.pending_hidden = out.hidden[b, :1]
-                seq.cached += 1
-                updates.append(self._append(seq, [token], [out.logits[b, 0]]))
-                continue
-            self.stats.accepted += 1
-            seq.pending_hidden = out.hidden[b, :2]
-            seq.cached += 2
-            tokens, logits = [draft], [out.logits[b, 0]]
-            if seq.params.max_tokens - len(seq.output) > 1 and draft not in self._stops(seq):
-                tokens.append(self._choose(seq, out.logits[b, 1]))
-                logits.append(out.logits[b, 1])
-            else:  # the sequence ends at the draft; forget the position the bonus token would have used
-                seq.cached -= 1
-                self.cache.truncate(seq.slot, seq.cached + 1, layers=range(self.config.num_hidden_layers))
+            tokens: list[int] = []
+            logits: list[torch.Tensor] = []
+            room = seq.params.max_tokens - len(seq.output)
+            stops = self._stops(seq)
+            for i, proposed in enumerate(draft):
+                self.stats.drafts += 1
+                accepted, token = accept_draft(out.logits[b, i], proposed, seq.params, seq.generator)
+                tokens.append(token)
+                logits.append(out.logits[b, i])
+                self.stats.accepted += accepted
+                if not accepted or token in stops or len(tokens) >= room:
+                    break
+            else:  # every draft kept: the last position's logits give one more token
+                if len(tokens) < room:
+                    tokens.append(self._choose(seq, out.logits[b, n]))
+                    logits.append(out.logits[b, n])
+            # the main model consumed tokens[cached] and the drafts; keep what the new tokens confirmed
+            kept = len(tokens)  # positions cached .. cached + kept - 1 hold confirmed tokens
+            self.cache.truncate(seq.slot, seq.cached + kept, layers=main_layers)
+            seq.pending_hidden = out.hidden[b, :kept]
+            seq.cached += kept
             updates.append(self._append(seq, tokens, logits))
         self.stats.decode_tokens += len(seqs)
         return updates
 
-    def _draft(self, seq: _Sequence) -> int:
-        """MTP depth 0 catches up on the positions the main model added, then predicts the next token."""
+    def _draft(self, seq: _Sequence) -> list[int]:
+        """Each MTP depth catches up from where it last had final entries, then drafts at position cached-1."""
         assert seq.pending_hidden is not None
-        start, end = seq.mtp_cached, seq.cached
-        tokens = seq.tokens
-        next_ids = torch.tensor([tokens[start + 1:end + 1]], dtype=torch.long, device=self.device)
-        positions = torch.arange(start, end, device=self.device).unsqueeze(0)
-        out = self.model.mtp_forward(0, next_ids, seq.pending_hidden.unsqueeze(0), positions, cache=self.cache,
-                                     slots=self._slots([seq]),
-                                     logits_positions=torch.tensor([[end - start - 1]], device=self.device))
-        seq.mtp_cached = end
+        n = self.drafts
+        if not seq.mtp_start:
+            seq.mtp_start, seq.carry = [0] * n, [None] * n
+        end = seq.cached  # positions start..end-1; the draft comes from position end-1
+        confirmed = seq.tokens  # tokens[0..cached] are confirmed
+        drafts: list[int] = []
+        prev = seq.pending_hidden  # depth 0's input hidden at mtp_start[0]..end-1
+        slots = self._slots([seq])
+        for k in range(n):
+            start = seq.mtp_start[k]
+            layer = self.config.num_hidden_layers + k
+            self.cache.truncate(seq.slot, start, layers=range(layer, layer + 1))
+            ids = [confirmed[t + k + 1] if t + k + 1 <= seq.cached else drafts[t + k - seq.cached]
+                   for t in range(start, end)]
+            assert prev.shape[0] == end - start, (k, prev.shape, start, end)
+            out = self.model.mtp_forward(k, torch.tensor([ids], dtype=torch.long, device=self.device),
+                                         prev.unsqueeze(0), torch.arange(start, end, device=self.device)[None],
+                                         cache=self.cache, slots=slots,
+                                         logits_positions=torch.tensor([[end - start - 1]], device=self.device))
+            drafts.append(int(out.logits[0, -1].argmax()))
+            outputs = out.hidden[0]  # depth k's outputs at start..end-1
+            if k + 1 < n:
+                following = seq.mtp_start[k + 1]  # depth k+1 may start one position earlier than depth k
+                if following >= start:
+                    prev = outputs[following - start:]
+                else:
+                    carried = seq.carry[k]
+                    assert carried is not None
+                    prev = torch.cat((carried[None], outputs))
+                seq.carry[k] = outputs[max(0, end - k - 1) - start]  # depth k+1's start next round
+            seq.mtp_start[k] = max(0, end - k)  # later positions read drafts: recompute them next round
         seq.pending_hidden = None
-        return int(out.logits[0, -1].argmax())
+        return drafts
 
     def _choose(self, seq: _Sequence, logits: torch.Tensor) -> int:
         if seq.constraint is not None:

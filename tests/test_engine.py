@@ -65,8 +65,10 @@ def test_requests_join_and_leave_the_running_batch(model: torch.nn.Module) -> No
     assert eng.free_slots and not eng.running and all((layer.pos == -1).all() for layer in eng.cache.layers)
 
 
-def test_mtp_speculation_gives_the_same_greedy_output_when_every_draft_is_rejected(model: torch.nn.Module) -> None:
-    eng = engine(model, max_batch=3, speculative=True)
+@pytest.mark.parametrize("drafts", [1, 2])
+def test_mtp_speculation_gives_the_same_greedy_output_when_drafts_are_rejected(model: torch.nn.Module,
+                                                                              drafts: int) -> None:
+    eng = engine(model, max_batch=3, speculative=True, num_speculative_tokens=drafts)
     requests = [eng.add(p, GREEDY) for p in PROMPTS]
     results = eng.run_until_done(requests)
     for request, prompt in zip(requests, PROMPTS, strict=True):
@@ -74,18 +76,19 @@ def test_mtp_speculation_gives_the_same_greedy_output_when_every_draft_is_reject
     assert eng.stats.drafts > 0
 
 
+@pytest.mark.parametrize("drafts", [1, 2])
 @pytest.mark.parametrize("wrong_every", [0, 3])
-def test_mtp_speculation_accepts_right_drafts_and_keeps_the_output(wrong_every: int) -> None:
+def test_mtp_speculation_accepts_right_drafts_and_keeps_the_output(wrong_every: int, drafts: int) -> None:
     synthetic = successor_model(tiny(), mtp_wrong_every=wrong_every)
     plain = engine(synthetic).generate([5, 6, 7], GREEDY)
-    eng = engine(synthetic, speculative=True)
+    eng = engine(synthetic, speculative=True, num_speculative_tokens=drafts)
     spec = eng.generate([5, 6, 7], GREEDY)
     assert spec.token_ids == plain.token_ids == list(range(8, 32))
     if wrong_every == 0:
         assert eng.stats.accepted == eng.stats.drafts
+        assert eng.stats.verify_steps == math.ceil(23 / (drafts + 1))  # every step adds drafts + 1 tokens
     else:
         assert 0 < eng.stats.accepted < eng.stats.drafts
-    assert eng.stats.steps < 24  # accepted drafts give two tokens per step
 
 
 def test_seeded_sampling_is_reproducible_and_seeds_differ(model: torch.nn.Module) -> None:
@@ -176,6 +179,8 @@ def test_bad_requests_are_named(model: torch.nn.Module) -> None:
     no_mtp = random_model(tiny(num_nextn_predict_layers=0))
     with pytest.raises(EngineError, match="num_nextn_predict_layers = 0"):
         engine(no_mtp, speculative=True)
+    with pytest.raises(EngineError, match="num_speculative_tokens = 3, but the model has only 2 MTP layers"):
+        engine(model, speculative=True, num_speculative_tokens=3)
 
 
 def test_async_engine_streams_concurrent_requests_and_frees_abandoned_slots(model: torch.nn.Module) -> None:
@@ -199,3 +204,51 @@ def test_async_engine_streams_concurrent_requests_and_frees_abandoned_slots(mode
         finally:
             runner.close()
     asyncio.run(main())
+
+
+class RecordingEngine(Engine):
+    """Keeps every round's drafts with the confirmed tokens they were drafted from."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.rounds: list[tuple[list[int], list[int]]] = []
+
+    def _draft(self, seq):  # type: ignore[no-untyped-def]
+        confirmed = list(seq.tokens)
+        drafts = super()._draft(seq)
+        self.rounds.append((confirmed, drafts))
+        return drafts
+
+
+def uncached_drafts(model: torch.nn.Module, confirmed: list[int], n: int) -> list[int]:
+    """The MTP chain recomputed from scratch over the whole sequence, drafts fed to later depths."""
+    with torch.no_grad():
+        ids = torch.tensor([confirmed[:-1]])
+        prev = model(ids).hidden
+        tokens = list(confirmed)
+        drafts = []
+        positions = torch.arange(len(confirmed) - 1)[None]
+        for k in range(n):
+            nxt = torch.tensor([tokens[k + 1: k + len(confirmed)]])
+            out = model.mtp_forward(k, nxt, prev, positions)
+            drafts.append(int(out.logits[0, -1].argmax()))
+            tokens.append(drafts[-1])
+            prev = out.hidden
+    return drafts
+
+
+def test_chained_mtp_drafts_equal_the_uncached_mtp_chain_across_accepts_and_rejects() -> None:
+    synthetic = successor_model(tiny(), mtp_wrong_every=5)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # depth 1 also reads depth 0's output, so a wrong carry changes its drafts
+        layer = synthetic.mtp[1]
+        hidden = layer.eh_proj.weight.shape[0]
+        layer.eh_proj.weight[:, hidden:] = torch.randn(hidden, hidden, generator=gen) * 2.0
+        layer.self_attn.o_proj.weight.normal_(0, 0.5, generator=gen)  # and attends to its earlier entries
+    eng = RecordingEngine(synthetic, settings=EngineSettings(max_context=128, speculative=True,
+                                                             num_speculative_tokens=2))
+    out = eng.generate(list(range(5, 30)), GREEDY)
+    assert out.token_ids == engine(synthetic).generate(list(range(5, 30)), GREEDY).token_ids
+    assert 0 < eng.stats.accepted < eng.stats.drafts  # both paths ran
+    for confirmed, drafts in eng.rounds:
+        assert drafts == uncached_drafts(synthetic, confirmed, 2)
