@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from agentos.cli_host import host_app
 from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ runs_app = typer.Typer(help="Inspect earlier runs. Example: agentos runs show 20
 experts_app = typer.Typer(help="Experts installed here. Example: agentos experts list", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(experts_app, name="experts")
+app.add_typer(host_app, name="host")
 
 err = Console(stderr=True)
 out = Console()
