@@ -58,7 +58,6 @@ def test_scaled_config_has_the_3_to_1_pattern_and_separate_sliding_heads() -> No
     assert mtp.is_mtp and mtp.attention == "sliding_attention" and not mtp.moe
 
 
-@pytest.mark.skipif(not FLASH.exists(), reason="reconstructed Flash config lands with the benchmark")
 def test_the_flash_config_reads_unchanged_and_gives_the_published_sizes() -> None:
     cfg = Step3p5Config.from_file(FLASH)
     with torch.device("meta"):
