@@ -167,7 +167,7 @@ def _read_schema(path: Path) -> dict[str, Any]:
 
 async def _chat_stream(service: Any, prompt: str, *, max_tokens: int, temperature: float, seed: int | None,
                        schema: dict[str, Any] | None) -> tuple[str, int, int]:
-    from host_model.chat_service import parse_request
+    from host_model.openai_api import parse_request
 
     body: dict[str, Any] = {"model": service.model_name, "messages": [{"role": "user", "content": prompt}],
                             "max_tokens": max_tokens, "temperature": temperature, "seed": seed,

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host_model.base import ChatReply, ToolCall, ToolChoice
-from host_model.chat_service import ChatService, GenerationError, load_chat_service, parse_request
+from host_model.chat_service import ChatService, load_chat_service
+from host_model.openai_api import GenerationError, parse_request
 
 if TYPE_CHECKING:
     from host_model.engine import EngineSettings

@@ -25,7 +25,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from host_model.chat_service import ChatService, GenerationError, RequestError, load_chat_service, parse_request
+from host_model.chat_service import ChatService, load_chat_service
+from host_model.openai_api import GenerationError, RequestError, parse_request
 
 if TYPE_CHECKING:
     from rich.console import Console

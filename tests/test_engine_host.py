@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from agentos.cli import app
 from host_model import HostModel, OpenAICompatibleHost
-from host_model.chat_service import ChatService, RequestError, load_chat_service
+from host_model.chat_service import ChatService, load_chat_service
 from host_model.config import Step3p5Config
 from host_model.engine import EngineSettings
 from host_model.engine_host import EngineHost
+from host_model.openai_api import RequestError
 from host_model.server import create_app
 from host_model.testing import make_tiny_model, serve_in_thread
 
