@@ -154,15 +154,14 @@ def generate(
 
 
 def _read_schema(path: Path) -> dict[str, Any]:
+    from host_model.jsonfile import read_json_object
+
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path)
     except FileNotFoundError:
         raise HostCommandError(f"--json-schema {path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise HostCommandError(f"--json-schema {path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(schema, dict):
-        raise HostCommandError(f"--json-schema {path}: a JSON Schema must be a JSON object")
-    return schema
+    except ValueError as exc:
+        raise HostCommandError(f"--json-schema {exc} (a JSON Schema is a JSON object)") from None
 
 
 async def _chat_stream(service: Any, prompt: str, *, max_tokens: int, temperature: float, seed: int | None,

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from host_model.errors import HostModelError
+from host_model.jsonfile import read_json_object
 
 LayerType = Literal["full_attention", "sliding_attention"]
 
@@ -160,13 +161,11 @@ class Step3p5Config(BaseModel):
         if path.is_dir():
             path = path / "config.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json_object(path)
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such file (a model folder needs config.json)") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a JSON object")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

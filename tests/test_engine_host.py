@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,10 @@ from typer.testing import CliRunner
 
 from agentos.cli import app
 from host_model import HostModel, OpenAICompatibleHost
-from host_model.chat_service import ChatService, load_chat_service
+from host_model.chat_service import ChatService
 from host_model.config import Step3p5Config
-from host_model.engine import EngineSettings
 from host_model.engine_host import EngineHost
 from host_model.openai_api import RequestError
-from host_model.server import create_app
-from host_model.testing import make_tiny_model, serve_in_thread
 
 MODEL = "tiny"
 ASK = [{"role": "user", "content": "Plan a short report on the weather in Paris."}]
@@ -38,25 +34,6 @@ WRITE = {"type": "function", "function": {
         "required": ["path", "lines", "append"], "additionalProperties": False}}}
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / MODEL)
-
-
-@pytest.fixture(scope="module")
-def service(model_dir: Path) -> Iterator[ChatService]:
-    svc = load_chat_service(model_dir, engine_settings=EngineSettings(max_batch=4, max_context=1024),
-                            model_name=MODEL, enable_thinking=False)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def base_url(service: ChatService) -> Iterator[str]:
-    with serve_in_thread(create_app(service)) as url:
-        yield url
 
 
 @pytest.fixture(params=["engine", "http"])

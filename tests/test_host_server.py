@@ -17,10 +17,7 @@ import jsonschema
 import openai
 import pytest
 
-from host_model.chat_service import ChatService, load_chat_service
-from host_model.engine import EngineSettings
-from host_model.server import create_app
-from host_model.testing import make_tiny_model, serve_in_thread
+from host_model.chat_service import ChatService
 
 MODEL = "tiny"
 CONTEXT = 1024
@@ -40,25 +37,6 @@ ANSWER_SCHEMA = {"type": "object", "properties": {
     "answer": {"type": "string", "maxLength": 16}, "confidence": {"type": "integer", "minimum": 0, "maximum": 10},
     "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "maxItems": 2}},
     "required": ["answer", "confidence", "tags"], "additionalProperties": False}
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / MODEL)
-
-
-@pytest.fixture(scope="module")
-def service(model_dir: Path) -> Iterator[ChatService]:
-    svc = load_chat_service(model_dir, engine_settings=EngineSettings(max_batch=4, max_context=CONTEXT),
-                            model_name=MODEL, enable_thinking=False)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def base_url(service: ChatService) -> Iterator[str]:
-    with serve_in_thread(create_app(service)) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
