@@ -60,8 +60,10 @@ class Attention(nn.Module):
         elif t == 1:
             assert slots is not None
             cache.write(slots, positions, k, v)  # the ring slot it takes held a position outside the window
-            out = kernels.decode_attention(q[:, :, 0], cache.k, cache.v, cache.pos, slots, positions[:, 0],
-                                           window=window, scale=self.scale).unsqueeze(2)
+            # entries are written at index pos (full) or pos % size (ring): nothing past the newest position is used
+            used = min(cache.size, int(positions.max()) + 1)
+            out = kernels.decode_attention(q[:, :, 0], cache.k[:, :, :used], cache.v[:, :, :used], cache.pos[:, :used],
+                                           slots, positions[:, 0], window=window, scale=self.scale).unsqueeze(2)
         else:
             assert slots is not None
             upto = int(positions.max()) + 1

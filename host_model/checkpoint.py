@@ -148,7 +148,7 @@ def load_model(folder: str | Path, *, dtype: torch.dtype = torch.float32, device
         model = Step3p5ForCausalLM(config)
     state = read_state_dict(folder, model, dtype=dtype, progress=progress)
     model.load_state_dict({k: v.to(device) for k, v in state.items()}, strict=True, assign=True)
-    return model.eval()
+    return model.prepare_for_inference()
 
 
 def read_state_dict(folder: Path, model: Step3p5ForCausalLM, *, dtype: torch.dtype,

@@ -131,7 +131,7 @@ class EngineStats:
 class Engine:
     def __init__(self, model: Step3p5ForCausalLM, tokenizer: Detokenizer | None = None,
                  settings: EngineSettings | None = None, *, eos_token_ids: list[int] | None = None) -> None:
-        self.model = model.eval()
+        self.model = model.prepare_for_inference()
         self.config = model.config
         self.tokenizer = tokenizer
         self.settings = settings or EngineSettings()

@@ -143,6 +143,13 @@ class Step3p5ForCausalLM(nn.Module):
 
     # ---- construction helpers -------------------------------------------------------------------
 
+    def prepare_for_inference(self) -> Step3p5ForCausalLM:
+        """Inference-only layout changes that keep every parameter name: fused expert gate/up."""
+        for module in self.modules():
+            if isinstance(module, MoE):
+                module.fuse_gate_up()
+        return self.eval()
+
     @torch.no_grad()
     def init_weights(self, seed: int = 0, std: float = 0.02) -> Step3p5ForCausalLM:
         """Fresh weights for training from scratch: normal(0, std) projections, zero norms (= scale 1)."""

@@ -48,6 +48,19 @@ class MoE(nn.Module):
         self.up_proj = PackedExperts(e, i, h)
         self.down_proj = PackedExperts(e, h, i)
 
+    @torch.no_grad()
+    def fuse_gate_up(self) -> None:
+        """Store gate and up as the two halves of one [E, 2I, H] tensor, so one matmul serves both.
+
+        The parameters stay (as views), so names, loading and saving are unchanged; the kernels
+        notice the shared storage. Done after loading, since loading replaces the tensors.
+        """
+        gate, up = self.gate_proj.weight, self.up_proj.weight
+        fused = torch.cat((gate, up), dim=1)
+        inter = gate.shape[1]
+        self.gate_proj.weight = nn.Parameter(fused[:, :inter], requires_grad=gate.requires_grad)
+        self.up_proj.weight = nn.Parameter(fused[:, inter:], requires_grad=up.requires_grad)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         flat = x.reshape(-1, shape[-1])

@@ -215,3 +215,23 @@ def test_wrong_shape_and_missing_shard_are_named(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"model.layers.0.mlp.gate_proj.weight: shape \(160, 64\), "
                                               r"config says \(128, 64\)"):
         load_model(other)
+
+
+def test_fusing_expert_gate_and_up_keeps_names_outputs_and_saving(tmp_path: Path) -> None:
+    from host_model.kernels.moe_torch import fused_gate_up
+
+    cfg = tiny()
+    model = random_model(cfg)
+    ids = torch.arange(30)[None] % cfg.vocab_size
+    names = [n for n, _ in model.named_parameters()]
+    moe = model.model.layers[3].moe
+    assert fused_gate_up(moe.gate_proj.weight, moe.up_proj.weight) is None
+    with torch.no_grad():
+        before = model(ids).logits
+        model.prepare_for_inference()
+        assert fused_gate_up(moe.gate_proj.weight, moe.up_proj.weight) is not None  # one matmul per expert now
+        assert torch.allclose(model(ids).logits, before, atol=1e-5)
+    assert [n for n, _ in model.named_parameters()] == names
+    save_model(model, tmp_path)
+    with torch.no_grad():
+        assert torch.allclose(load_model(tmp_path)(ids).logits, before, atol=1e-5)

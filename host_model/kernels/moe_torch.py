@@ -48,23 +48,45 @@ def moe_experts(
     """Weighted sum of each token's routed experts; matmuls in x.dtype, combine in fp32."""
     check_moe_shapes(x, weights, ids, gate_proj, up_proj, down_proj)
     num_tokens, top_k = ids.shape
+    inter = gate_proj.shape[1]
+    gate_up = fused_gate_up(gate_proj, up_proj)
+    out = torch.zeros(num_tokens, x.shape[1], dtype=torch.float32, device=x.device)
+
+    def expert_out(e: int, xs: Tensor) -> Tensor:
+        if gate_up is not None:  # one matmul for both halves
+            h = F.linear(xs, gate_up[e])
+            act = swiglu(h[:, :inter], h[:, inter:], limit)
+        else:
+            act = swiglu(F.linear(xs, gate_proj[e]), F.linear(xs, up_proj[e]), limit)
+        return F.linear(act.to(x.dtype), down_proj[e]).float()
+
+    if num_tokens == 1:  # decode at batch 1: no grouping to do
+        for e, w in zip(ids[0].tolist(), weights[0].float().unbind(), strict=True):
+            out += expert_out(e, x) * w
+        return out.to(x.dtype)
     flat_ids = ids.reshape(-1)
     order = torch.argsort(flat_ids, stable=True)
     token_of = order // top_k
     weight_of = weights.reshape(-1).float()[order]
     counts = torch.bincount(flat_ids, minlength=gate_proj.shape[0])
-    out = torch.zeros(num_tokens, x.shape[1], dtype=torch.float32, device=x.device)
     start = 0
     for expert, count in enumerate(counts.tolist()):
         if count == 0:
             continue
         rows = token_of[start : start + count]
-        xs = x[rows]
-        act = swiglu(xs @ gate_proj[expert].t(), xs @ up_proj[expert].t(), limit).to(x.dtype)
-        y = (act @ down_proj[expert].t()).float() * weight_of[start : start + count, None]
-        out.index_add_(0, rows, y)
+        out.index_add_(0, rows, expert_out(expert, x[rows]) * weight_of[start : start + count, None])
         start += count
     return out.to(x.dtype)
+
+
+def fused_gate_up(gate_proj: Tensor, up_proj: Tensor) -> Tensor | None:
+    """gate and up as one [E, 2I, H] tensor when they are the two halves of one (see moe.fuse_gate_up), else None."""
+    experts, inter, hidden = gate_proj.shape
+    if gate_proj.stride() != up_proj.stride() or gate_proj.stride(2) != 1 or gate_proj.stride(1) != hidden:
+        return None
+    if up_proj.data_ptr() != gate_proj.data_ptr() + inter * hidden * gate_proj.element_size():
+        return None
+    return gate_proj.as_strided((experts, 2 * inter, hidden), (gate_proj.stride(0), hidden, 1))
 
 
 def check_moe_shapes(
