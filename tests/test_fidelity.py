@@ -82,3 +82,14 @@ def test_every_mtp_depth_matches_the_reference(model: Step3p5ForCausalLM, config
             out = model.mtp_forward(depth, ids[:, depth + 1: depth + 1 + n], prev[:, :n], torch.arange(n)[None])
             assert (out.logits[0] - want).abs().max().item() < TOLERANCE
             prev = out.hidden
+
+
+def test_transformers_step3p7_through_our_bridge_matches_our_model(model: Step3p5ForCausalLM) -> None:
+    """The benchmark's baseline: transformers' own step3p7 with our weights, through host_model.transformers_bridge."""
+    from host_model.transformers_bridge import to_transformers
+
+    theirs = to_transformers(model.config, model.state_dict())
+    with torch.no_grad():
+        ours = model(torch.tensor([PROMPT])).logits
+        got = theirs(torch.tensor([PROMPT])).logits.float()
+    assert (got - ours).abs().max().item() < TOLERANCE
