@@ -113,6 +113,14 @@ class Step3p5Config(BaseModel):
     torch_dtype: str | None = None
     dtype: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _spellings(cls, data: Any) -> Any:
+        """The remote-code config spells the shared expert's width `share_expert_dims`; accept either."""
+        if isinstance(data, dict) and "share_expert_dim" not in data and "share_expert_dims" in data:
+            data = {**data, "share_expert_dim": data["share_expert_dims"]}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Step3p5Config:
         if self.att_impl_type != "GQA":
@@ -134,6 +142,8 @@ class Step3p5Config(BaseModel):
                 raise ValueError(f"moe_layers_enum: layer {i} is outside 0..{self.num_hidden_layers - 1}")
         if self.moe_layers and not (self.moe_num_experts and self.moe_top_k and self.moe_intermediate_size):
             raise ValueError("moe_num_experts, moe_top_k and moe_intermediate_size must be set for MoE layers")
+        if self.moe_layers and not self.share_expert_dim:
+            raise ValueError("share_expert_dim (or share_expert_dims) must be set: MoE layers have a shared expert")
         if self.moe_top_k > self.moe_num_experts:
             raise ValueError(f"moe_top_k: {self.moe_top_k} is more than moe_num_experts ({self.moe_num_experts})")
         for i in range(total):

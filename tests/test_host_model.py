@@ -80,6 +80,15 @@ def test_config_error_names_the_field() -> None:
         Step3p5Config.from_dict(data)
 
 
+def test_shared_expert_width_reads_either_spelling() -> None:
+    data = tiny().to_dict()
+    data["share_expert_dims"] = data.pop("share_expert_dim")
+    assert Step3p5Config.from_dict(data).share_expert_dim == 32
+    del data["share_expert_dims"]
+    with pytest.raises(ConfigError, match="share_expert_dim"):
+        Step3p5Config.from_dict(data)
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         Step3p5Config.from_file(tmp_path)
