@@ -94,6 +94,8 @@ def serve(
                                                    "forward.")] = False,
     speculative_tokens: Annotated[int, typer.Option(help="Drafts per step with --speculative (at most the "
                                                          "model's MTP layers).", min=1, max=8)] = 1,
+    compile_decode: Annotated[bool, typer.Option("--compile", help="torch.compile the decode step (compiled at "
+                                                                   "start-up; faster decoding on CPU).")] = False,
     name: Annotated[str | None, typer.Option(help="Model name clients send (default: the folder name).")] = None,
     thinking: Annotated[bool, typer.Option(help="Reason in <think> before answering, unless a request says "
                                                 "otherwise (chat_template_kwargs.enable_thinking).")] = True,
@@ -109,7 +111,7 @@ def serve(
     from host_model.server import serve as run_server
 
     settings = EngineSettings(max_batch=max_batch, max_context=max_context, speculative=speculative,
-                              num_speculative_tokens=speculative_tokens)
+                              num_speculative_tokens=speculative_tokens, compile=compile_decode)
     run_server(_model_folder(model), host, port, settings, console=err, log_level=log_level, model_name=name,
                enable_thinking=thinking, dtype=dtype)
 

@@ -118,10 +118,11 @@ class Ours:
 
     name = "ours"
 
-    def __init__(self, model: Step3p5ForCausalLM, *, drafts: int = 0, max_context: int = 1024) -> None:
+    def __init__(self, model: Step3p5ForCausalLM, *, drafts: int = 0, max_context: int = 1024,
+                 compile: bool = False) -> None:
         self.engine = Engine(model, settings=EngineSettings(max_batch=8, max_context=max_context, prefill_chunk=512,
                                                             speculative=drafts > 0,
-                                                            num_speculative_tokens=max(drafts, 1)))
+                                                            num_speculative_tokens=max(drafts, 1), compile=compile))
 
     def run(self, prompts: list[list[int]], new_tokens: int) -> Trace:
         """The engine's own loop (`run_until_done`), with a timestamp after every step."""
@@ -256,7 +257,8 @@ def fidelity(model: Step3p5ForCausalLM, contenders: dict[str, Transformers], tok
         return {attn: float((c.model(ids).logits.float() - ours).abs().max()) for attn, c in contenders.items()}
 
 
-def throughput(ours: Ours, theirs: Transformers, s: Settings, console: Console) -> list[ThroughputRow]:
+def throughput(ours: Ours, theirs: Transformers, s: Settings, console: Console, *, label: str = "",
+               decode_only: bool = False) -> list[ThroughputRow]:
     gen = torch.Generator().manual_seed(11)
     vocab = ours.engine.config.vocab_size
 
@@ -268,15 +270,17 @@ def throughput(ours: Ours, theirs: Transformers, s: Settings, console: Console) 
     console.print("[dim]decode, batch 1 ...[/dim]")
     o, t = take_turns([ours.run, theirs.run], one, s.decode_tokens, s.repeats)
     miss = first_mismatch(o[-1].tokens[0], t[-1].tokens[0])
-    rows.append(_row(f"decode, batch 1 (prompt {s.decode_prompt}, {s.decode_tokens} new)",
+    rows.append(_row(f"decode, batch 1 (prompt {s.decode_prompt}, {s.decode_tokens} new){label}",
                      decode_rate(o), decode_rate(t), _match(miss, s.decode_tokens)))
 
     batch = [prompt(s.decode_prompt) for _ in range(s.batch)]
     console.print(f"[dim]decode, batch {s.batch} ...[/dim]")
     o, t = take_turns([ours.run, theirs.run], batch, s.batch_tokens, s.repeats)
     same = sum(first_mismatch(a, b) is None for a, b in zip(o[-1].tokens, t[-1].tokens, strict=True))
-    rows.append(_row(f"decode, batch {s.batch} (prompts {s.decode_prompt}, {s.batch_tokens} new each)",
+    rows.append(_row(f"decode, batch {s.batch} (prompts {s.decode_prompt}, {s.batch_tokens} new each){label}",
                      decode_rate(o), decode_rate(t), f"{same}/{s.batch} sequences identical"))
+    if decode_only:
+        return rows
 
     console.print(f"[dim]prefill, {s.prefill_tokens} tokens ...[/dim]")
     o, t = take_turns([ours.run, theirs.run], [prompt(s.prefill_tokens)], 1, s.repeats)
@@ -396,14 +400,16 @@ def throughput_table(rows: list[ThroughputRow], attn: str) -> Table:
     return t
 
 
-def floor_table(batch1: ThroughputRow, floor: dict[str, float]) -> Table:
+def floor_table(rows: list[ThroughputRow], floor: dict[str, float]) -> Table:
     t = Table(title="Batch-1 decode against the physical limit: reading one token's active fp32 weights once "
                     f"({floor['bytes_per_token'] / MiB:.0f} MiB at {floor['bandwidth_gb_s']:.1f} GB/s measured)")
-    for col in ("memory-bandwidth floor", "ours", "transformers", "ours / floor", "transformers / floor"):
-        t.add_column(col, justify="right")
     top = floor["floor_tokens_per_s"]
-    t.add_row(f"{top:.1f} tok/s", f"{batch1.ours:.1f} tok/s", f"{batch1.theirs:.1f} tok/s",
-              f"{batch1.ours / top:.2f}", f"{batch1.theirs / top:.2f}")
+    t.add_column("memory-bandwidth floor", justify="right")
+    for row in rows:
+        t.add_column(row.measurement.split(", ")[-1] if "compiled" in row.measurement else "ours", justify="right")
+    t.add_column("transformers", justify="right")
+    t.add_row(f"{top:.1f} tok/s", *(f"{r.ours:.1f} tok/s ({r.ours / top:.2f})" for r in rows),
+              f"{rows[0].theirs:.1f} tok/s ({rows[0].theirs / top:.2f})")
     return t
 
 
@@ -482,7 +488,10 @@ def benchmark(s: Settings, console: Console) -> dict[str, Any]:
     console.print(f"[dim]transformers decode calibration (tok/s): {calibration}; using {best}; logits max |diff| "
                   f"vs ours: {diffs}[/dim]")
     rows = throughput(ours, contenders[best], s, console)
-    del contenders
+    console.print("[dim]compiling our decode step (EngineSettings(compile=True)) ...[/dim]")
+    compiled = Ours(model, compile=True)
+    rows += throughput(compiled, contenders[best], s, console, label=", ours compiled", decode_only=True)
+    del contenders, compiled
 
     console.print("[dim]memory-bandwidth floor ...[/dim]")
     floor = memory_floor(model, max(3, s.repeats))
@@ -546,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = benchmark(s, console)
     console.print(throughput_table(report["throughput"], report["attention"]))
-    console.print(floor_table(report["throughput"][0], report["floor"]))
+    console.print(floor_table([r for r in report["throughput"] if r.measurement.startswith("decode, batch 1")],
+                              report["floor"]))
     console.print(kv_table(report["kv"]))
     console.print(measured_kv_table(report["kv"]))
     console.print(mtp_table(report["mtp"]))

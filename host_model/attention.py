@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from host_model import kernels
 from host_model.config import LayerSpec
+from host_model.kernels import ops
 from host_model.kv_cache import LayerKV
 from host_model.layers import RMSNorm, apply_rope
 
@@ -59,11 +59,8 @@ class Attention(nn.Module):
             out = self._attend(q, k, v, positions, positions, window)
         elif t == 1:
             assert slots is not None
-            cache.write(slots, positions, k, v)  # the ring slot it takes held a position outside the window
-            # entries are written at index pos (full) or pos % size (ring): nothing past the newest position is used
-            used = min(cache.size, int(positions.max()) + 1)
-            out = kernels.decode_attention(q[:, :, 0], cache.k[:, :, :used], cache.v[:, :, :used], cache.pos[:, :used],
-                                           slots, positions[:, 0], window=window, scale=self.scale).unsqueeze(2)
+            out = ops.decode_attention_step(q[:, :, 0], k, v, cache.k, cache.v, cache.pos, slots, positions,
+                                            cache.ring, window or 0, self.scale).unsqueeze(2)
         else:
             assert slots is not None
             upto = int(positions.max()) + 1

@@ -70,6 +70,7 @@ class EngineSettings(BaseModel):
     prefill_chunk: int = Field(512, ge=1, description="prompt tokens per forward while prefilling")
     speculative: bool = Field(False, description="draft tokens with the MTP layers and verify them in one forward")
     num_speculative_tokens: int = Field(1, ge=1, le=8, description="drafts per step: MTP depths 0..n-1")
+    compile: bool = Field(False, description="torch.compile the decode step (the first decode steps compile it)")
 
 
 @dataclass
@@ -156,6 +157,10 @@ class Engine:
         self.running: list[_Sequence] = []
         self.stats = EngineStats()
         self._ids = itertools.count()
+        # one token per sequence per step: the part worth compiling (prefill and verification stay eager)
+        self._decode_forward = (torch.compile(self.model, dynamic=True) if self.settings.compile else self.model)
+        if self.settings.compile:
+            self._warm_up()
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -213,6 +218,15 @@ class Engine:
                         done.add(update.request_id)
         return {r: collect(u) for r, u in parts.items()}
 
+    def _warm_up(self) -> None:
+        """Compile the decode step now, not in a client's first request: batch 1, then a larger batch
+        (torch.compile specialises size 1 and traces the rest once with a symbolic batch)."""
+        params = SamplingParams(max_tokens=3, ignore_eos=True)
+        self.run_until_done([self.add([0, 1], params)])
+        if self.settings.max_batch > 1:
+            self.run_until_done([self.add([0, 1], params), self.add([1, 0], params)])
+        self.stats = EngineStats()
+
     # ---- the step ------------------------------------------------------------------------------
 
     @torch.inference_mode()
@@ -268,7 +282,7 @@ class Engine:
     def _decode(self, seqs: list[_Sequence]) -> list[Update]:
         input_ids = torch.tensor([[s.tokens[s.cached]] for s in seqs], dtype=torch.long, device=self.device)
         positions = torch.tensor([[s.cached] for s in seqs], dtype=torch.long, device=self.device)
-        out = self.model(input_ids, positions, cache=self.cache, slots=self._slots(seqs))
+        out = self._decode_forward(input_ids, positions, cache=self.cache, slots=self._slots(seqs))
         updates = []
         for b, seq in enumerate(seqs):
             seq.cached += 1

@@ -13,6 +13,7 @@ from torch import nn
 
 from host_model import kernels
 from host_model.config import LayerSpec, Step3p5Config
+from host_model.kernels import ops
 
 
 class Router(nn.Module):
@@ -66,6 +67,6 @@ class MoE(nn.Module):
         flat = x.reshape(-1, shape[-1])
         weights, ids = kernels.moe_route(self.gate(flat), self.router_bias, self.top_k,
                                          scaling=self.scaling, normalize=self.normalize)
-        out = kernels.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight,
-                                  self.down_proj.weight, limit=self.limit)
+        out = ops.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight,
+                              self.limit or 0.0)
         return out.reshape(shape)

@@ -155,6 +155,9 @@ def load_with_progress(model_path: str | Path, settings: EngineSettings | None =
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = console or Console(stderr=True)
+    if settings is not None and settings.compile:
+        console.print("the decode step is compiled after loading: a minute or two the first time, seconds once "
+                      "torch's compile cache has it", style="dim", highlight=False)
     columns = (TextColumn("loading {task.fields[folder]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[tensor]}", style="dim"))
     with Progress(*columns, console=console, transient=True) as progress:

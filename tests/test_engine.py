@@ -252,3 +252,15 @@ def test_chained_mtp_drafts_equal_the_uncached_mtp_chain_across_accepts_and_reje
     assert 0 < eng.stats.accepted < eng.stats.drafts  # both paths ran
     for confirmed, drafts in eng.rounds:
         assert drafts == uncached_drafts(synthetic, confirmed, 2)
+
+
+@pytest.mark.slow
+def test_compiled_decode_step_gives_the_same_tokens(model: torch.nn.Module) -> None:
+    """EngineSettings(compile=True): the decode step runs through torch.compile (one graph, the cache and
+    expert work as opaque custom ops); prefill and speculation stay eager."""
+    eng = engine(model, max_batch=2, compile=True)
+    requests = [eng.add(p, GREEDY) for p in PROMPTS[:2]]
+    results = eng.run_until_done(requests)
+    for request, prompt in zip(requests, PROMPTS[:2], strict=True):
+        assert results[request].token_ids == naive_greedy(model, prompt, 24)
+    assert eng.generate(PROMPTS[2], GREEDY).token_ids == naive_greedy(model, PROMPTS[2], 24)  # batch 1 too
