@@ -8,6 +8,7 @@ any order). Visibility is decided from positions alone, which makes the ring's w
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -36,19 +37,14 @@ def decode_attention(
     A query that sees no key at all gets zeros (not NaN), the same as the Triton kernel.
     """
     check_attention_shapes(q, k_cache, v_cache, key_pos, slots, q_pos)
-    batch, num_q_heads, head_dim = q.shape
-    num_kv_heads = k_cache.shape[1]
-    group = num_q_heads // num_kv_heads
-    keys = k_cache[slots].float()  # [B, Hkv, S, D]
-    values = v_cache[slots].float()
     mask = visible_mask(key_pos[slots], q_pos, window)  # [B, S]
-    qg = q.float().view(batch, num_kv_heads, group, head_dim)
-    scores = torch.einsum("bhgd,bhsd->bhgs", qg, keys) * scale
-    scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    probs = torch.where(mask.any(dim=-1)[:, None, None, None], probs, torch.zeros_like(probs))
-    out = torch.einsum("bhgs,bhsd->bhgd", probs, values)
-    return out.reshape(batch, num_q_heads, head_dim).to(q.dtype)
+    out = F.scaled_dot_product_attention(
+        q.float().unsqueeze(2), k_cache[slots].float(), v_cache[slots].float(), attn_mask=mask[:, None, None, :],
+        scale=scale, enable_gqa=q.shape[1] != k_cache.shape[1])  # [B, Hq, 1, D]; one fused op
+    out = out.squeeze(2)
+    if not bool(mask.any(dim=-1).all()):  # SDPA gives NaN for a row with no visible key: zeros instead
+        out = torch.where(mask.any(dim=-1)[:, None, None], out, torch.zeros_like(out))
+    return out.to(q.dtype)
 
 
 def check_attention_shapes(
