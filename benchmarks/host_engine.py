@@ -30,11 +30,8 @@ the script reports PASS or MISS and never fails because a goal was missed.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import itertools
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -44,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_util import machine, package_version
 from rich.console import Console
 from rich.table import Table
 from transformers import LogitsProcessor, LogitsProcessorList
@@ -449,13 +447,6 @@ def mtp_table(rows: list[MtpRow]) -> Table:
     return t
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -565,9 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     data = {
         "benchmark": "host_engine",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads()},
-        "versions": {d: _version(d) for d in ("torch", "transformers", "agentos")},
+        "machine": {**machine(), "torch_threads": torch.get_num_threads(),
+                    "torch_interop_threads": torch.get_num_interop_threads()},
+        "versions": {d: package_version(d) for d in ("torch", "transformers", "agentos")},
         "settings": {**asdict(s), "quick": args.quick, "dtype": "float32", "device": "cpu"},
         "goals": {"ours_vs_transformers_at_least": GOAL_SPEEDUP, "kv_ratio": list(GOAL_KV_RATIO)},
         "transformers_attention": report["attention"],

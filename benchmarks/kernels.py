@@ -23,10 +23,8 @@ interpreter (a few seconds), writes nothing and exits 0 (1 if that check finds a
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_util import machine, package_version
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -44,13 +43,6 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "kernels.json"
 HIDDEN, EXPERTS, INTER, TOP_K, LIMIT = 4096, 288, 1280, 8, 7.0
 KV_HEADS, HEAD_DIM, WINDOW = 8, 128, 512
 SLIDING_Q_HEADS, FULL_Q_HEADS = 96, 64
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def max_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -214,9 +206,8 @@ def gpu_bench(args: argparse.Namespace) -> None:
     data = {
         "benchmark": "kernels",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "gpu": torch.cuda.get_device_name()},
-        "versions": {"torch": torch.__version__, "triton": _version("triton")},
+        "machine": {**machine(), "gpu": torch.cuda.get_device_name()},
+        "versions": {"torch": torch.__version__, "triton": package_version("triton")},
         "settings": {"hidden": HIDDEN, "experts": EXPERTS, "inter": INTER, "top_k": TOP_K, "limit": LIMIT,
                      "kv_heads": KV_HEADS, "head_dim": HEAD_DIM, "window": WINDOW, "dtype": "bfloat16",
                      "quick": args.quick},

@@ -24,10 +24,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import importlib.metadata
 import json
-import os
-import platform
 import pstats
 import shutil
 import sys
@@ -38,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
+from bench_util import machine, package_version
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -534,19 +532,12 @@ def wide_table(rows: list[Row]) -> Table:
     return t
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def write_json(path: Path, report: dict[str, Any], args: argparse.Namespace) -> None:
     data = {
         "benchmark": "runtime",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "versions": {d: _version(d) for d in ("agentos", "langgraph", "langchain-core", "pydantic", "networkx")},
+        "machine": machine(),
+        "versions": {d: package_version(d) for d in ("agentos", "langgraph", "langchain-core", "pydantic", "networkx")},
         "settings": {"repeats": args.repeats, "nodes": args.nodes, "layers": args.layers, "wide": args.wide,
                      "sleep_s": SLEEP_S, "max_case_seconds": args.max_case_seconds},
         "goals": {"agentos_vs_langgraph_at_most": GOAL_VS_LANGGRAPH, "agentos_vs_floor_at_most": GOAL_VS_FLOOR,

@@ -23,15 +23,7 @@ import triton.language as tl
 from torch import Tensor
 
 from host_model.kernels.attention_torch import check_attention_shapes
-
-
-@triton.jit
-def _dot(a, b, acc, PRECISION: tl.constexpr, DOT_FP32: tl.constexpr):
-    """tl.dot, or an fp32 dot of upcast operands: triton's CPU interpreter multiplies bf16 as raw bits."""
-    if DOT_FP32:
-        return tl.dot(a.to(tl.float32), b.to(tl.float32), acc, input_precision="ieee")
-    else:
-        return tl.dot(a, b, acc, input_precision=PRECISION)
+from host_model.kernels.triton_dot import dot, dot_in_fp32, dot_precision
 
 
 @triton.jit
@@ -80,7 +72,7 @@ def _decode_split_kernel(
         if tl.sum(vis.to(tl.int32), axis=0) > 0:
             kv_mask = vis[:, None] & d_mask[None, :]
             k = tl.load(k_base + offs_n[:, None] * stride_ks + offs_d[None, :] * stride_kd, mask=kv_mask, other=0.0)
-            s = _dot(q, tl.trans(k), tl.zeros([BLOCK_H, BLOCK_N], dtype=tl.float32), PRECISION, DOT_FP32) * scale
+            s = dot(q, tl.trans(k), tl.zeros([BLOCK_H, BLOCK_N], dtype=tl.float32), PRECISION, DOT_FP32) * scale
             s = tl.where(vis[None, :], s, float("-inf"))
             # At least one key is visible, so m_new is finite and exp() below never sees inf - inf.
             m_new = tl.maximum(m_i, tl.max(s, axis=1))
@@ -88,7 +80,7 @@ def _decode_split_kernel(
             p = tl.exp(s - m_new[:, None])
             l_i = l_i * alpha + tl.sum(p, axis=1)
             v = tl.load(v_base + offs_n[:, None] * stride_vs + offs_d[None, :] * stride_vd, mask=kv_mask, other=0.0)
-            acc = _dot(p.to(v.dtype), v, acc * alpha[:, None], PRECISION, DOT_FP32)
+            acc = dot(p.to(v.dtype), v, acc * alpha[:, None], PRECISION, DOT_FP32)
             m_i = m_new
     o_ptrs = mid_o_ptr + b * stride_ob + heads[:, None] * stride_oh + split * stride_os + offs_d[None, :] * stride_od
     tl.store(o_ptrs, acc, mask=h_mask[:, None] & d_mask[None, :])
@@ -189,8 +181,8 @@ def decode_attention(
         mid_o.stride(0), mid_o.stride(1), mid_o.stride(2), mid_o.stride(3),
         mid_m.stride(0), mid_m.stride(1), mid_m.stride(2),
         GROUP=group, HEAD_DIM=head_dim, BLOCK_H=max(16, triton.next_power_of_2(group)), BLOCK_N=block_n,
-        BLOCK_D=block_d, HAS_WINDOW=window is not None, PRECISION="ieee" if q.dtype == torch.float32 else "tf32",
-        DOT_FP32=not q.is_cuda and q.dtype != torch.float32,  # the interpreter's bf16 dot multiplies raw bits
+        BLOCK_D=block_d, HAS_WINDOW=window is not None, PRECISION=dot_precision(q.dtype),
+        DOT_FP32=dot_in_fp32(q),
     )
     _decode_combine_kernel[(batch, num_q_heads)](
         mid_o, mid_m, mid_l, out,

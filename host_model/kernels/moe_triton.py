@@ -19,18 +19,10 @@ import triton.language as tl
 from torch import Tensor
 
 from host_model.kernels.moe_torch import check_moe_shapes
+from host_model.kernels.triton_dot import dot, dot_in_fp32, dot_precision
 
 # Tokens per launch pair: bounds the fp32 [T*k, H] scratch (4096*8*4096*4 B = 512 MiB at real sizes).
 TOKEN_CHUNK = 4096
-
-
-@triton.jit
-def _dot(a, b, acc, PRECISION: tl.constexpr, DOT_FP32: tl.constexpr):
-    """tl.dot, or an fp32 dot of upcast operands: triton's CPU interpreter multiplies bf16 as raw bits."""
-    if DOT_FP32:
-        return tl.dot(a.to(tl.float32), b.to(tl.float32), acc, input_precision="ieee")
-    else:
-        return tl.dot(a, b, acc, input_precision=PRECISION)
 
 
 @triton.jit
@@ -69,8 +61,8 @@ def _moe_gate_up_kernel(
         w_mask = k_mask[:, None] & n_mask[None, :]
         wg = tl.load(wg_base + offs_k[:, None] * stride_gh, mask=w_mask, other=0.0)
         wu = tl.load(wu_base + offs_k[:, None] * stride_uh, mask=w_mask, other=0.0)
-        acc_g = _dot(a, wg, acc_g, PRECISION, DOT_FP32)
-        acc_u = _dot(a, wu, acc_u, PRECISION, DOT_FP32)
+        acc_g = dot(a, wg, acc_g, PRECISION, DOT_FP32)
+        acc_u = dot(a, wu, acc_u, PRECISION, DOT_FP32)
     g = acc_g * tl.sigmoid(acc_g)
     u = acc_u
     if HAS_LIMIT:
@@ -114,7 +106,7 @@ def _moe_down_kernel(
             mask=row_mask[:, None] & k_mask[None, :], other=0.0,
         )
         w = tl.load(w_base + offs_k[:, None] * stride_di, mask=k_mask[:, None] & n_mask[None, :], other=0.0)
-        acc = _dot(a, w, acc, PRECISION, DOT_FP32)
+        acc = dot(a, w, acc, PRECISION, DOT_FP32)
     route_w = tl.load(route_w_ptr + rows, mask=row_mask, other=0.0)
     acc = acc * route_w[:, None]
     tl.store(
@@ -149,11 +141,6 @@ def align_block_size(ids: Tensor, num_experts: int, block_m: int) -> tuple[Tenso
     block_expert = torch.searchsorted(padded_end, block_starts, right=True)
     block_expert = torch.where(block_expert < num_experts, block_expert, -1).to(torch.int32)
     return sorted_rows, block_expert
-
-
-def _dot_precision(dtype: torch.dtype) -> str:
-    """fp32 inputs must match the fp32 torch reference, so no TF32 rounding for them."""
-    return "ieee" if dtype == torch.float32 else "tf32"
 
 
 def moe_experts(
@@ -198,9 +185,9 @@ def moe_experts(
     route_w = weights.reshape(-1).float().contiguous()
     act = torch.empty(num_assign, inter, dtype=x.dtype, device=x.device)
     out = torch.empty(num_assign, hidden, dtype=torch.float32, device=x.device)
-    precision = _dot_precision(x.dtype)
+    precision = dot_precision(x.dtype)
     # CPU tensors only run under the interpreter, whose dot multiplies bf16 as raw bits: upcast there.
-    dot_fp32 = not x.is_cuda and x.dtype != torch.float32
+    dot_fp32 = dot_in_fp32(x)
     _moe_gate_up_kernel[(num_blocks, triton.cdiv(inter, block_n))](
         x, gate_proj, up_proj, act, sorted_rows, block_expert,
         num_assign, hidden, inter, float(limit or 0.0),
