@@ -57,6 +57,12 @@ class Attention(nn.Module):
 
         if cache is None:
             out = self._attend(q, k, v, positions, positions, window)
+        elif t == 1 and torch.compiler.is_compiling():
+            # compiled decode: reading the whole preallocated slot costs microseconds in generated code,
+            # so the write and the attention stay in the graph instead of an opaque op
+            assert slots is not None
+            cache.write(slots, positions, k, v)
+            out = self._attend(q, cache.k[slots], cache.v[slots], cache.pos[slots], positions, window)
         elif t == 1:
             assert slots is not None
             out = ops.decode_attention_step(q[:, :, 0], k, v, cache.k, cache.v, cache.pos, slots, positions,

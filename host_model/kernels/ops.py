@@ -1,9 +1,10 @@
-"""The decode step's cache-touching and expert work as torch custom ops.
+"""The decode step's expert work (and, in eager mode, its cache write + attention) as torch custom ops.
 
-`torch.compile` cannot trace through them (a data-dependent cache length, a Python loop over the
-experts a token picked, Triton launches), so they are registered as opaque operators: a compiled
-decode step calls them like one matmul, and everything around them (norms, RoPE, projections,
-routing, residuals) fuses into generated code. In eager mode they are plain calls.
+`torch.compile` cannot trace a Python loop over the experts a token picked, or Triton launches, so
+`moe_experts` is an opaque operator: a compiled decode step calls it like one matmul, and everything
+around it (norms, RoPE, projections, attention, routing, residuals) fuses into generated code.
+`decode_attention_step` serves the eager path, where one call that reads only the used part of the
+cache beats a dozen small ops; a compiled step attends in the graph instead (attention.py).
 """
 
 from __future__ import annotations
