@@ -14,7 +14,7 @@ Same small random checkpoint for both (fp32, CPU), loaded into transformers thro
    (drafts are noise) and on a synthetic "successor" checkpoint whose drafts are right by
    construction (the mechanism's ceiling).
 
-    python benchmarks/host_engine.py --threads 1   # about 2 minutes; writes benchmarks/results/host_engine.json
+    python benchmarks/host_engine.py --threads 1   # about 5 minutes; writes benchmarks/results/host_engine.json
     python benchmarks/host_engine.py --quick       # a smoke run in well under a minute
     python benchmarks/host_engine.py --repeats 5 --json /tmp/host_engine.json
 
