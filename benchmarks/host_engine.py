@@ -6,6 +6,8 @@ Same small random checkpoint for both (fp32, CPU), loaded into transformers thro
 1. Throughput: decode tokens/s at batch 1 and batch 8, prefill tokens/s of a 512-token prompt,
    ours (`Engine`) vs transformers `generate` (greedy, use_cache=True, whichever of the eager and sdpa
    attention is faster here, measured at the start); greedy tokens compared (match, first mismatch).
+   The decode rows run again with our compiled decode step (`EngineSettings(compile=True)`), and
+   batch-1 decode is set against the memory-bandwidth floor (one token's active weights read once).
 2. KV cache: bytes of the real Step 3.5 Flash config (host_model/configs/step3p5_flash.json, bf16)
    at 4K / 32K / 256K context, sliding layers keeping 512 vs full attention everywhere; and the
    measured `KVCache.nbytes()` of our engine on the small checkpoint at two context sizes.
