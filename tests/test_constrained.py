@@ -124,7 +124,8 @@ def _random_decode(constraint: GrammarConstraint, vocab_size: int, eos: int, see
 def test_random_decoding_under_the_mask_yields_json_valid_against_the_schema(tokenizer, tokenizer_file, eos, seed):
     constraint = json_schema_constraint(TASK_GRAPH_SCHEMA, tokenizer_file, eos_token_ids=[eos])
     text = tokenizer.decode(_random_decode(constraint, tokenizer.get_vocab_size(), eos, seed))
-    jsonschema.validate(json.loads(text), TASK_GRAPH_SCHEMA)
+    assert constraint.is_finished()
+    jsonschema.validate(json.loads(text), TASK_GRAPH_SCHEMA)  # raises on any violation
 
 
 def test_random_decoding_compact_mode_has_no_whitespace_outside_strings(tokenizer, eos):

@@ -172,8 +172,10 @@ def test_forced_tool_call_streams_as_tool_call_deltas(client: openai.OpenAI) -> 
 def test_required_tool_choice_among_several_tools_calls_one_of_them(client: openai.OpenAI) -> None:
     reply = chat(client, max_tokens=200, tools=[WEATHER, ADD], tool_choice="required")
     (call,) = reply.choices[0].message.tool_calls
+    assert call.function.name in ("get_weather", "add")
+    assert reply.choices[0].finish_reason == "tool_calls"
     tool = {"get_weather": WEATHER, "add": ADD}[call.function.name]
-    jsonschema.validate(json.loads(call.function.arguments), tool["function"]["parameters"])
+    jsonschema.validate(json.loads(call.function.arguments), tool["function"]["parameters"])  # raises if invalid
 
 
 def test_tool_calls_and_results_in_the_history_render_into_the_prompt(client: openai.OpenAI,
