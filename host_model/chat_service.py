@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # torch-using modules: imported for real only where a model r
     from host_model.checkpoint import Progress
     from host_model.engine import AsyncEngine, EngineSettings, TokenConstraint, Update
     from host_model.sampling import SamplingParams, TokenLogprob
-    from host_model.tokenizer import Tokenizer
+    from host_model.tokenizer import IncrementalDecoder, Tokenizer
 
 # ---- the service ---------------------------------------------------------------------------------
 
@@ -418,10 +418,18 @@ class _KeepMarkers:
         added = tokenizer.backend.get_added_tokens_decoder()
         self.hidden = frozenset(i for i, t in added.items() if t.special and t.content not in self.MARKERS)
 
-    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        if skip_special_tokens:
-            ids = [i for i in ids if i not in self.hidden]
-        return self.tokenizer.decode(ids, skip_special_tokens=False)
+    def incremental_decoder(self, *, skip_special_tokens: bool = True) -> _MarkerKeepingDecoder:
+        return _MarkerKeepingDecoder(self.tokenizer.incremental_decoder(skip_special_tokens=False),
+                                     self.hidden if skip_special_tokens else frozenset())
+
+
+@dataclass
+class _MarkerKeepingDecoder:
+    inner: IncrementalDecoder
+    hidden: frozenset[int]
+
+    def step(self, token_id: int) -> str:
+        return "" if token_id in self.hidden else self.inner.step(token_id)
 
 
 def load_chat_service(folder: str | Path, *, engine_settings: EngineSettings | None = None,

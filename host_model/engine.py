@@ -58,8 +58,14 @@ class TokenConstraint(Protocol):
     def is_finished(self) -> bool: ...
 
 
+class StepDecoder(Protocol):
+    def step(self, token_id: int) -> str: ...  # the text this token completes ("" mid-character)
+
+
 class Detokenizer(Protocol):
-    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str: ...
+    """Streams text token by token, so a step costs the same at token 10 and token 10,000."""
+
+    def incremental_decoder(self, *, skip_special_tokens: bool = True) -> StepDecoder: ...
 
 
 class EngineSettings(BaseModel):
@@ -110,6 +116,8 @@ class _Sequence:
     mtp_start: list[int] = field(default_factory=list)  # per depth: first position to (re)compute
     pending_hidden: torch.Tensor | None = None  # main hidden states at mtp_start[0]..cached-1
     carry: list[torch.Tensor | None] = field(default_factory=list)  # per depth: final output at mtp_start[k+1]
+    stops: frozenset[int] = frozenset()  # token ids that end it: stop_token_ids, and EOS unless ignore_eos
+    decoder: StepDecoder | None = None
     text: str = ""
     emitted: int = 0
     finish_reason: str | None = None
@@ -180,7 +188,10 @@ class Engine:
         generator = None
         if params.seed is not None:
             generator = torch.Generator(device="cpu").manual_seed(params.seed)
-        self.waiting.append(_Sequence(request_id, list(prompt_ids), params, constraint, generator))
+        stops = frozenset(params.stop_token_ids) | (frozenset() if params.ignore_eos else frozenset(self.eos))
+        decoder = self.tokenizer.incremental_decoder() if self.tokenizer is not None else None
+        self.waiting.append(_Sequence(request_id, list(prompt_ids), params, constraint, generator, stops=stops,
+                                      decoder=decoder))
         return request_id
 
     def abort(self, request_id: str) -> bool:
@@ -306,7 +317,7 @@ class Engine:
             tokens: list[int] = []
             logits: list[torch.Tensor] = []
             room = seq.params.max_tokens - len(seq.output)
-            stops = self._stops(seq)
+            stops = seq.stops
             for i, proposed in enumerate(draft):
                 self.stats.drafts += 1
                 accepted, token = accept_draft(out.logits[b, i], proposed, seq.params, seq.generator)
@@ -373,14 +384,11 @@ class Engine:
                                   f"{len(seq.output)}")
         return sample(logits, seq.params, seq.generator)
 
-    def _stops(self, seq: _Sequence) -> set[int]:
-        return set(seq.params.stop_token_ids) | (set() if seq.params.ignore_eos else self.eos)
-
     def _append(self, seq: _Sequence, tokens: list[int], logits: list[torch.Tensor]) -> Update:
         """Add sampled tokens, decide whether the sequence is finished, and say what is new."""
         new_ids: list[int] = []
         logprobs: list[TokenLogprob] = []
-        stops = self._stops(seq)
+        before = len(seq.text)
         for token, row in zip(tokens, logits, strict=True):
             seq.output.append(token)
             new_ids.append(token)
@@ -388,35 +396,30 @@ class Engine:
                 logprobs.append(token_logprob(row, token, seq.params.top_logprobs))
             if seq.constraint is not None:
                 seq.constraint.advance(token)
-            if token in stops or (seq.constraint is not None and seq.constraint.is_finished()):
+            if token not in seq.stops and seq.decoder is not None:  # a stop token's text is never shown
+                seq.text += seq.decoder.step(token)
+            if token in seq.stops or (seq.constraint is not None and seq.constraint.is_finished()):
                 self._finish(seq, "stop")
             elif len(seq.output) >= seq.params.max_tokens or len(seq.tokens) >= self.max_context:
                 self._finish(seq, "length")
             if seq.finish_reason:
                 break
-        return Update(seq.id, new_ids, self._new_text(seq), logprobs, seq.finish_reason,
+        return Update(seq.id, new_ids, self._new_text(seq, before), logprobs, seq.finish_reason,
                       prompt_tokens=len(seq.prompt), completion_tokens=len(seq.output))
 
-    def _new_text(self, seq: _Sequence) -> str:
-        if self.tokenizer is None:
-            return ""
-        ids = seq.output
-        if ids and ids[-1] in self._stops(seq):
-            ids = ids[:-1]
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+    def _new_text(self, seq: _Sequence, before: int) -> str:
+        """Cut at a stop string that appeared in the text added since `before`; say what is safe to show."""
+        text = seq.text
         if seq.params.stop:
-            hit = min((i for i in (text.find(s, max(0, len(seq.text) - len(s))) for s in seq.params.stop)
+            hit = min((i for i in (text.find(s, max(0, before - len(s) + 1)) for s in seq.params.stop)
                        if i >= 0), default=-1)
             if hit >= 0:
-                text = text[:hit]
+                text = seq.text = text[:hit]
                 self._finish(seq, "stop")
-        seq.text = text
         safe = len(text)
-        if seq.finish_reason is None:
-            if text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for the rest
-                safe = len(text.rstrip("\ufffd"))
+        if seq.finish_reason is None:  # hold back what could still become a stop string
             hold = max((len(s) - 1 for s in seq.params.stop), default=0)
-            safe = max(seq.emitted, min(safe, len(text) - hold))
+            safe = max(seq.emitted, len(text) - hold)
         delta = text[seq.emitted:safe]
         seq.emitted = max(seq.emitted, safe)
         return delta

@@ -120,8 +120,11 @@ def test_stop_token_ends_the_sequence_and_eos_only_without_ignore_eos(model: tor
 class LetterTokenizer:
     """Token i decodes to one letter, so stop strings have something to match."""
 
-    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        return "".join(chr(ord("a") + i % 26) for i in ids)
+    def incremental_decoder(self, *, skip_special_tokens: bool = True) -> LetterTokenizer:
+        return self
+
+    def step(self, token_id: int) -> str:
+        return chr(ord("a") + token_id % 26)
 
 
 def test_stop_string_cuts_the_text_and_is_never_streamed(model: torch.nn.Module) -> None:
