@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,7 +94,6 @@ class ChatService:
         self.engine = engine
         self.tokenizer = tokenizer
         self.settings = settings
-        self._token_bytes: dict[int, bytes] = {}
 
     @property
     def model_name(self) -> str:
@@ -256,18 +254,13 @@ class ChatService:
 
     def _logprobs(self, items: list[TokenLogprob]) -> ChoiceLogprobs:
         def entry(token_id: int, logprob: float) -> TopLogprob:
-            raw = self._bytes_of(token_id)
+            raw = self.tokenizer.token_bytes(token_id)
             return TopLogprob(token=raw.decode("utf-8", errors="replace"), logprob=logprob, bytes=list(raw))
 
         return ChoiceLogprobs(content=[
             TokenLogprobOut(**entry(item.token_id, item.logprob).model_dump(),
                             top_logprobs=[entry(t, lp) for t, lp in item.top]) for item in items])
 
-    def _bytes_of(self, token_id: int) -> bytes:
-        """The bytes one token stands for (a byte-level BPE token may be part of a character)."""
-        if token_id not in self._token_bytes:
-            self._token_bytes[token_id] = _token_bytes(self.tokenizer, token_id)
-        return self._token_bytes[token_id]
 
 
 def _usage(prompt: int, completion: int) -> Usage:
@@ -276,28 +269,6 @@ def _usage(prompt: int, completion: int) -> Usage:
 
 def _new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
-
-
-@lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-to-printable-character table, inverted (byte-level BPE vocabularies use it)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    chars = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
-
-
-def _token_bytes(tokenizer: Tokenizer, token_id: int) -> bytes:
-    piece = tokenizer.id_to_token(token_id) or ""
-    table = _byte_decoder()
-    if piece and all(ch in table for ch in piece):
-        return bytes(table[ch] for ch in piece)
-    return tokenizer.decode([token_id], skip_special_tokens=False).encode("utf-8")
 
 
 class _OutputSplitter:

@@ -8,6 +8,7 @@ text and a streaming detokenizer; it never needs transformers' heavy import.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral
@@ -137,6 +138,16 @@ class Tokenizer:
     def id_to_token(self, token_id: int) -> str | None:
         return self.backend.id_to_token(token_id)
 
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one Tokenizer per loaded model, kept for its life
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one token stands for (a byte-level BPE token may be part of a character): OpenAI's
+        logprobs `bytes` field."""
+        piece = self.id_to_token(token_id) or ""
+        table = _byte_decoder()
+        if piece and all(ch in table for ch in piece):
+            return bytes(table[ch] for ch in piece)
+        return self.decode([token_id], skip_special_tokens=False).encode("utf-8")
+
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         """Token ids of `text`; special-token strings in it become their single ids."""
         if not isinstance(text, str):
@@ -234,3 +245,17 @@ def _generation_eos_ids(path: Path) -> list[int]:
     if not all(isinstance(item, int) for item in ids if item is not None):
         raise ChatFormatError(f"{path}: eos_token_id must be an int or a list of ints, got {value!r}")
     return [item for item in ids if item is not None]
+
+
+@functools.cache
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-to-printable-character table, inverted (byte-level BPE vocabularies use it)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars = list(printable)
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}

@@ -132,6 +132,11 @@ def test_incremental_decoder_equals_full_decode_on_chinese(tok: Tokenizer) -> No
     assert not any("\ufffd" in delta for delta in deltas)
 
 
+def test_token_bytes_of_each_token_add_up_to_the_utf8_text(tok: Tokenizer) -> None:
+    text = "机器人抓取红色方块 🤖 ok"
+    assert b"".join(tok.token_bytes(i) for i in tok.encode(text)) == text.encode("utf-8")
+
+
 def test_incremental_decoder_holds_back_a_character_split_over_tokens(tok: Tokenizer) -> None:
     ids = tok.encode("🚀")
     assert len(ids) > 1  # the emoji is not in the tiny vocabulary, so its bytes are separate tokens
