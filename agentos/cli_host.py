@@ -110,8 +110,8 @@ def serve(
     from host_model.engine import EngineSettings
     from host_model.server import serve as run_server
 
-    settings = EngineSettings(max_batch=max_batch, max_context=max_context, speculative=speculative,
-                              num_speculative_tokens=speculative_tokens, compile=compile_decode)
+    settings = EngineSettings(max_batch=max_batch, max_context=max_context,
+                              num_speculative_tokens=speculative_tokens if speculative else 0, compile=compile_decode)
     run_server(_model_folder(model), host, port, settings, console=err, log_level=log_level, model_name=name,
                enable_thinking=thinking, dtype=dtype)
 

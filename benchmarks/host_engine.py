@@ -121,8 +121,7 @@ class Ours:
     def __init__(self, model: Step3p5ForCausalLM, *, drafts: int = 0, max_context: int = 1024,
                  compile: bool = False) -> None:
         self.engine = Engine(model, settings=EngineSettings(max_batch=8, max_context=max_context, prefill_chunk=512,
-                                                            speculative=drafts > 0,
-                                                            num_speculative_tokens=max(drafts, 1), compile=compile))
+                                                            num_speculative_tokens=drafts, compile=compile))
 
     def run(self, prompts: list[list[int]], new_tokens: int) -> Trace:
         """The engine's own loop (`run_until_done`), with a timestamp after every step."""

@@ -74,8 +74,8 @@ class EngineSettings(BaseModel):
     max_batch: int = Field(8, ge=1, description="concurrent sequences (KV-cache slots)")
     max_context: int = Field(4096, ge=16, description="prompt + output tokens per sequence")
     prefill_chunk: int = Field(512, ge=1, description="prompt tokens per forward while prefilling")
-    speculative: bool = Field(False, description="draft tokens with the MTP layers and verify them in one forward")
-    num_speculative_tokens: int = Field(1, ge=1, le=8, description="drafts per step: MTP depths 0..n-1")
+    num_speculative_tokens: int = Field(0, ge=0, le=8, description="tokens drafted per step by MTP depths 0..n-1 "
+                                        "and verified in one forward; 0 = no speculative decoding")
     compile: bool = Field(False, description="torch.compile the decode step (the first decode steps compile it)")
 
 
@@ -144,10 +144,10 @@ class Engine:
         self.config = model.config
         self.tokenizer = tokenizer
         self.settings = settings or EngineSettings()
-        if self.settings.speculative and not self.config.num_nextn_predict_layers:
+        self.drafts = self.settings.num_speculative_tokens
+        if self.drafts and not self.config.num_nextn_predict_layers:
             raise EngineError("speculative decoding needs MTP layers, and this model's config has "
                               "num_nextn_predict_layers = 0")
-        self.drafts = self.settings.num_speculative_tokens if self.settings.speculative else 0
         if self.drafts > self.config.num_nextn_predict_layers:
             raise EngineError(f"num_speculative_tokens = {self.drafts}, but the model has only "
                               f"{self.config.num_nextn_predict_layers} MTP layers (one per draft token)")
@@ -157,8 +157,7 @@ class Engine:
         self.device = param.device
         self.cache = KVCache(self.config, num_slots=self.settings.max_batch, max_context=max_context,
                              dtype=model.lm_head.weight.dtype, device=self.device,
-                             slack=self.drafts,
-                             with_mtp=self.settings.speculative)
+                             slack=self.drafts, with_mtp=self.drafts > 0)
         self.eos = set(eos_token_ids if eos_token_ids is not None else self.config.eos_token_ids)
         self.free_slots = list(range(self.settings.max_batch - 1, -1, -1))
         self.waiting: deque[_Sequence] = deque()
@@ -252,7 +251,7 @@ class Engine:
             admitted.append(seq)
             updates.append(self._prefill(seq))
         ready = [s for s in self.running if s.finish_reason is None and s not in admitted]
-        speculative = [s for s in ready if self.settings.speculative and s.constraint is None]
+        speculative = [s for s in ready if self.drafts and s.constraint is None]
         plain = [s for s in ready if s not in speculative]
         if plain:
             updates.extend(self._decode(plain))
@@ -279,13 +278,13 @@ class Engine:
             out = self.model(input_ids, positions, cache=self.cache, slots=slots,
                              logits_positions=torch.tensor([[len(ids) - 1]], device=self.device) if last else
                              torch.zeros((1, 0), dtype=torch.long, device=self.device))
-            if self.settings.speculative:
+            if self.drafts:
                 hidden_parts.append(out.hidden[0])
             logits = out.logits[0, -1] if last else None
         assert logits is not None
         self.stats.prefill_tokens += n
         seq.cached = n
-        if self.settings.speculative:
+        if self.drafts:
             seq.pending_hidden = torch.cat(hidden_parts)
         token = self._choose(seq, logits)
         return self._append(seq, [token], [logits])
@@ -317,14 +316,13 @@ class Engine:
             tokens: list[int] = []
             logits: list[torch.Tensor] = []
             room = seq.params.max_tokens - len(seq.output)
-            stops = seq.stops
             for i, proposed in enumerate(draft):
                 self.stats.drafts += 1
                 accepted, token = accept_draft(out.logits[b, i], proposed, seq.params, seq.generator)
                 tokens.append(token)
                 logits.append(out.logits[b, i])
                 self.stats.accepted += accepted
-                if not accepted or token in stops or len(tokens) >= room:
+                if not accepted or token in seq.stops or len(tokens) >= room:
                     break
             else:  # every draft kept: the last position's logits give one more token
                 if len(tokens) < room:
@@ -335,8 +333,8 @@ class Engine:
             self.cache.truncate(seq.slot, seq.cached + kept, layers=main_layers)
             seq.pending_hidden = out.hidden[b, :kept]
             seq.cached += kept
+            self.stats.decode_tokens += kept
             updates.append(self._append(seq, tokens, logits))
-        self.stats.decode_tokens += len(seqs)
         return updates
 
     def _draft(self, seq: _Sequence) -> list[int]:

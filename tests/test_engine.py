@@ -68,7 +68,7 @@ def test_requests_join_and_leave_the_running_batch(model: torch.nn.Module) -> No
 @pytest.mark.parametrize("drafts", [1, 2])
 def test_mtp_speculation_gives_the_same_greedy_output_when_drafts_are_rejected(model: torch.nn.Module,
                                                                               drafts: int) -> None:
-    eng = engine(model, max_batch=3, speculative=True, num_speculative_tokens=drafts)
+    eng = engine(model, max_batch=3, num_speculative_tokens=drafts)
     requests = [eng.add(p, GREEDY) for p in PROMPTS]
     results = eng.run_until_done(requests)
     for request, prompt in zip(requests, PROMPTS, strict=True):
@@ -81,7 +81,7 @@ def test_mtp_speculation_gives_the_same_greedy_output_when_drafts_are_rejected(m
 def test_mtp_speculation_accepts_right_drafts_and_keeps_the_output(wrong_every: int, drafts: int) -> None:
     synthetic = successor_model(tiny(), mtp_wrong_every=wrong_every)
     plain = engine(synthetic).generate([5, 6, 7], GREEDY)
-    eng = engine(synthetic, speculative=True, num_speculative_tokens=drafts)
+    eng = engine(synthetic, num_speculative_tokens=drafts)
     spec = eng.generate([5, 6, 7], GREEDY)
     assert spec.token_ids == plain.token_ids == list(range(8, 32))
     if wrong_every == 0:
@@ -104,7 +104,7 @@ def test_top_k_1_and_tiny_top_p_reduce_to_greedy(model: torch.nn.Module) -> None
     for params in (SamplingParams(max_tokens=24, temperature=2.0, top_k=1, seed=3, ignore_eos=True),
                    SamplingParams(max_tokens=24, temperature=0.7, top_p=1e-6, seed=3, ignore_eos=True)):
         assert engine(model).generate(PROMPTS[1], params).token_ids == greedy
-        assert engine(model, speculative=True).generate(PROMPTS[1], params).token_ids == greedy
+        assert engine(model, num_speculative_tokens=1).generate(PROMPTS[1], params).token_ids == greedy
 
 
 def test_stop_token_ends_the_sequence_and_eos_only_without_ignore_eos(model: torch.nn.Module) -> None:
@@ -166,7 +166,7 @@ class EvenTokens:
 
 
 def test_constraint_mask_is_applied_and_its_end_stops_generation(model: torch.nn.Module) -> None:
-    out = engine(model, speculative=True).generate(PROMPTS[0], GREEDY, constraint=EvenTokens())
+    out = engine(model, num_speculative_tokens=1).generate(PROMPTS[0], GREEDY, constraint=EvenTokens())
     assert len(out.token_ids) == 5 and all(t % 2 == 0 for t in out.token_ids)
     assert out.finish_reason == "stop"
 
@@ -181,9 +181,9 @@ def test_bad_requests_are_named(model: torch.nn.Module) -> None:
         eng.add([1] * 200, GREEDY)
     no_mtp = random_model(tiny(num_nextn_predict_layers=0))
     with pytest.raises(EngineError, match="num_nextn_predict_layers = 0"):
-        engine(no_mtp, speculative=True)
+        engine(no_mtp, num_speculative_tokens=1)
     with pytest.raises(EngineError, match="num_speculative_tokens = 3, but the model has only 2 MTP layers"):
-        engine(model, speculative=True, num_speculative_tokens=3)
+        engine(model, num_speculative_tokens=3)
 
 
 def test_async_engine_streams_concurrent_requests_and_frees_abandoned_slots(model: torch.nn.Module) -> None:
@@ -248,8 +248,7 @@ def test_chained_mtp_drafts_equal_the_uncached_mtp_chain_across_accepts_and_reje
         hidden = layer.eh_proj.weight.shape[0]
         layer.eh_proj.weight[:, hidden:] = torch.randn(hidden, hidden, generator=gen) * 2.0
         layer.self_attn.o_proj.weight.normal_(0, 0.5, generator=gen)  # and attends to its earlier entries
-    eng = RecordingEngine(synthetic, settings=EngineSettings(max_context=128, speculative=True,
-                                                             num_speculative_tokens=2))
+    eng = RecordingEngine(synthetic, settings=EngineSettings(max_context=128, num_speculative_tokens=2))
     out = eng.generate(list(range(5, 30)), GREEDY)
     assert out.token_ids == engine(synthetic).generate(list(range(5, 30)), GREEDY).token_ids
     assert 0 < eng.stats.accepted < eng.stats.drafts  # both paths ran
