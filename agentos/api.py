@@ -7,10 +7,11 @@ host when it has only a goal, build the graph, and hand it to the runtime with a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from agentos.result import NodeResult, RunResult
 from agentos.routing import Router, make_router
 from agentos.runlock import RunLock
 from agentos.runtime import Runtime
-from agentos.taskspec import TaskSpec, apply_overrides, load_task, parse_task, restore_task
+from agentos.taskspec import NodeSpec, TaskSpec, apply_overrides, load_task, parse_task, restore_task
 
 RUNS_ENV = "AGENTOS_RUNS_DIR"
 
@@ -78,6 +79,7 @@ class _Opened:
     prior: dict[str, NodeResult] = field(default_factory=dict)
     planned_by: str | None = None
     resumed: int = 0
+    planning_s: float | None = None  # run start -> plan complete, when the host planned in this attempt
 
 
 def _open_new(spec: TaskSpec, host: Any, output: str | Path | None, run_id: str | None) -> _Opened:
@@ -146,6 +148,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
         host = host if host is not None else _host(spec)
         opened = _open_new(spec, host, output, run_id)
     spec, journal = opened.spec, opened.journal
+    stream: AsyncGenerator[list[NodeSpec], None] | None = None  # the rest of a plan still being streamed
     try:
         agent = None
         if host is not None:
@@ -156,12 +159,13 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             if agent is None:  # a resumed run that failed while planning, and no host now
                 raise HostNotConfiguredError("this run has no graph yet and no host model is configured to plan it "
                                              "(set `host:` in the task file or AGENTOS_HOST_URL/AGENTOS_HOST_MODEL)")
-            await _plan(opened, agent, sinks)
+            _forget_unplanned(opened)
+            stream = await _plan(opened, agent, sinks)
         graph = TaskGraph.from_spec(spec)
         router = router or make_router(spec.router.name, spec.router.options)
         result = RunResult(run_id=opened.run_id, status="running", task_file=str(spec.file) if spec.file else None,
                            run_dir=str(opened.run_dir), started_at=opened.started, planned_by=opened.planned_by,
-                           resumed=opened.resumed,
+                           resumed=opened.resumed, planning_s=opened.planning_s,
                            nodes={n: NodeResult(id=n, capability=graph.spec(n).capability) for n in graph.g.nodes})
         done_before = []
         for node_id, old in opened.prior.items():
@@ -171,12 +175,16 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
                 done_before.append(node_id)
                 result.cost += old.cost
         runtime = Runtime(spec=spec, registry=registry, router=router, run_id=opened.run_id, run_dir=opened.run_dir,
-                          journal=journal, sinks=sinks, host=host, replanner=agent.replan if agent else None,
+                          journal=journal, sinks=sinks, host=host,
+                          replanner=agent.replan if agent and agent.can_replan else None,
                           checks=checks)
         runtime.cost = result.cost
         runtime.emit(RunStarted(run_id=opened.run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
                                 done_before=sorted(done_before)))
-        return await runtime.execute(graph, result)
+        feed = None
+        if stream is not None and agent is not None:
+            feed = _rest_of_plan(stream, opened, agent.backend, list(graph.g.nodes), result, runtime.emit)
+        return await runtime.execute(graph, result, feed)
     except (AgentOSError, asyncio.CancelledError) as exc:
         # failed or interrupted before the runtime could record it (planning, graph building)
         status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
@@ -186,12 +194,19 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             journal.set_status(opened.run_id, status)
         raise
     finally:
+        if stream is not None:
+            await stream.aclose()
         journal.close()
         opened.lock.release()
 
 
-async def _plan(opened: _Opened, agent: Any, sinks: list[Callable[[Any], None]]) -> None:
-    """Let the host plan a goal-only task; the plan is journaled so a resume does not plan again."""
+async def _plan(opened: _Opened, agent: Any, sinks: list[Callable[[Any], None]],
+                ) -> AsyncGenerator[list[NodeSpec], None] | None:
+    """Let the host plan a goal-only task; the plan is journaled so a resume does not plan again.
+
+    Streamed (the host can, and `host.stream_plan` is on), this returns as soon as the first nodes are
+    valid (`spec.graph` holds them), with the stream of the rest; else once the whole plan is journaled.
+    """
 
     def announce(event: Any) -> None:  # the runtime does not exist yet, so events go out from here
         opened.journal.append(event)
@@ -199,10 +214,44 @@ async def _plan(opened: _Opened, agent: Any, sinks: list[Callable[[Any], None]])
             sink(event)
 
     announce(RunPlanning(run_id=opened.run_id, backend=agent.backend, goal=opened.spec.goal or ""))
+    settings = opened.spec.host
+    if (settings is None or settings.stream_plan) and agent.streams():
+        stream = agent.plan_stream(opened.spec)
+        opened.spec.graph = list(await anext(stream))
+        return stream
     opened.spec.graph = await agent.plan(opened.spec)
-    opened.planned_by = agent.backend
-    opened.journal.update_spec(opened.run_id, opened.spec.model_dump(mode="json"), opened.planned_by)
-    announce(RunPlanned(run_id=opened.run_id, nodes=[n.id for n in opened.spec.graph], backend=opened.planned_by))
+    _planned(opened, agent.backend, [n.id for n in opened.spec.graph], announce)
+    return None
+
+
+def _planned(opened: _Opened, backend: str, node_ids: list[str], emit: Callable[[Any], None]) -> None:
+    """The plan is complete: journal it (a resume runs it, not a new plan) and say so."""
+    opened.planned_by = backend
+    opened.planning_s = round(time.time() - opened.started, 6)
+    opened.journal.update_spec(opened.run_id, opened.spec.model_dump(mode="json"), backend)
+    emit(RunPlanned(run_id=opened.run_id, nodes=node_ids, backend=backend))
+
+
+async def _rest_of_plan(stream: AsyncGenerator[list[NodeSpec], None], opened: _Opened, backend: str,
+                        planned: list[str], result: RunResult, emit: Callable[[Any], None],
+                        ) -> AsyncIterator[list[NodeSpec]]:
+    """The streamed plan's later nodes, for the runtime; once it is complete, journaled and announced."""
+    async with contextlib.aclosing(stream):
+        async for nodes in stream:
+            planned += [n.id for n in nodes]
+            yield nodes
+    _planned(opened, backend, planned, emit)
+    result.planned_by, result.planning_s = opened.planned_by, opened.planning_s
+
+
+def _forget_unplanned(opened: _Opened) -> None:
+    """Nodes that ran under a streamed plan that never completed are not kept: the goal is planned anew."""
+    for old in opened.prior.values():
+        if old.status == "succeeded":
+            old.status = "cancelled"
+            old.error = "ran under a streamed plan that did not complete; the goal was planned again"
+            opened.journal.record_node(old)
+    opened.prior = {}
 
 
 def run(task: str | Path | TaskSpec | dict[str, Any] | None = None, **kwargs: Any) -> RunResult:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentos.cli_host import host_app
+from agentos.cli_plan import plan_command
 from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
@@ -219,6 +220,9 @@ def graph(
         raise UserError(f"{file}: goal-only task; its graph exists only once the host plans it (agentos run)")
     g = TaskGraph.from_spec(spec)
     sys.stdout.write(g.to_mermaid() if fmt == "mermaid" else g.to_dot())
+
+
+app.command("plan")(_friendly(plan_command))
 
 
 # runs --------------------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class LiveProgress:
                                                        "msg": ""})
             if kind == "node.started":
                 row.update(state="running", expert=event.expert, t0=row["t0"] or event.ts, msg="")
+            elif kind == "node.added":  # a node of a plan still being streamed
+                row["msg"] = f"waits for {', '.join(event.after)}" if event.after else ""
             elif kind == "node.progress":
                 pct = f"{event.fraction:.0%} " if event.fraction is not None else ""
                 row["msg"] = f"{pct}{event.message}"

@@ -67,6 +67,17 @@ class PlanError(AgentOSError):
     """The host model could not produce a valid task graph."""
 
 
+class PlanDeclinedError(PlanError):
+    """The host answered that it will not plan this request: nothing can do it, or it needs to know more."""
+
+    def __init__(self, kind: str, reason: str):
+        what = ("the host cannot plan this task: " if kind == "refuse"
+                else "the host needs more information to plan this task: ")
+        super().__init__(what + reason)
+        self.kind = kind
+        self.reason = reason
+
+
 class HostNotConfiguredError(UserError):
     """A goal-only task needs a host model and none is configured."""
 

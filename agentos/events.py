@@ -114,6 +114,14 @@ class NodeReplanned(_Event):
     reason: str
 
 
+class NodeAdded(_Event):
+    """A node of a plan still being streamed joined the running graph (pending until its inputs are ready)."""
+
+    kind: Literal["node.added"] = "node.added"
+    capability: str | None
+    after: list[str] = []  # the nodes it waits for
+
+
 class ArtifactWritten(_Event):
     kind: Literal["artifact.written"] = "artifact.written"
     path: str  # relative to the run folder
@@ -122,7 +130,7 @@ class ArtifactWritten(_Event):
 
 Event = Annotated[
     RunStarted | RunPlanning | RunPlanned | RunFinished | NodeStarted | NodeProgress | NodeFinished | NodeFailed
-    | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | ArtifactWritten,
+    | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | NodeAdded | ArtifactWritten,
     Field(discriminator="kind"),
 ]
 

@@ -102,6 +102,22 @@ class TaskGraph:
         _require_acyclic(g, f"the replacement for `{node_id}`")
         self.g = g
 
+    def add(self, nodes: list[NodeSpec]) -> None:
+        """Add nodes a streamed plan emitted while the graph runs; all or nothing, like `replace`."""
+        ids = [n.id for n in nodes]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise PlanError(f"the added nodes name nodes twice: {', '.join(repeated)}")
+        clash = [i for i in ids if i in self.g]
+        if clash:
+            raise PlanError(f"added nodes reuse existing ids: {', '.join(clash)}")
+        g = self.g.copy()
+        for n in nodes:
+            g.add_node(n.id, spec=n)
+        _add_edges(g, nodes)
+        _require_acyclic(g, f"the graph with {', '.join(f'`{i}`' for i in ids)} added")
+        self.g = g
+
     # drawing ---------------------------------------------------------------------------------------
     def _label(self, n: str) -> str:
         spec = self.spec(n)

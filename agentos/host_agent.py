@@ -9,16 +9,21 @@ more with every problem listed, and then `PlanError` says what it returned and w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import networkx as nx
 
-from agentos.errors import HostError, PlanError, Problem, TaskFileError, UserError
+from agentos.errors import HostError, PlanDeclinedError, PlanError, Problem, TaskFileError, UserError
+from agentos.plan_stream import NodeScanner
+from agentos.planning.format import FORMAT_NAME, entries_from_registry
+from agentos.planning.format import render_prompt as planning_request
 from agentos.references import iter_references, parse_reference
 from agentos.registry import Registry
 from agentos.taskspec import HostSettings, NodeSpec, TaskSpec, parse_task
@@ -26,17 +31,22 @@ from agentos.taskspec import HostSettings, NodeSpec, TaskSpec, parse_task
 if TYPE_CHECKING:  # host_model imports the openai client; load it only when a host is configured
     from agentos.graph import TaskGraph
     from host_model import HostModel
+    from host_model.base import StreamingHostModel
 
 log = logging.getLogger("agentos.host")
 
 URL_ENV = "AGENTOS_HOST_URL"
 MODEL_ENV = "AGENTOS_HOST_MODEL"
 KEY_ENV = "AGENTOS_HOST_API_KEY"
+MODEL_DIR_ENV = "AGENTOS_HOST_MODEL_DIR"
 
 Mode = Literal["json_schema", "tools", "prompt"]
+PromptStyle = Literal["auto", "full", "compact"]
 MODES: tuple[Mode, ...] = ("json_schema", "tools", "prompt")
 TOOL_NAME = "submit_plan"
 TRIES = 2  # the first answer, and one re-ask with the problems listed
+DECISIONS = ("refuse", "clarify")  # answers other than a plan: nothing can do it / what is it about?
+RETRY_TEMPERATURE = 0.8  # a compact-prompt model was not trained on repair turns: resample instead
 _CLIP = 600
 
 
@@ -47,14 +57,16 @@ _CLIP = 600
 def host_from_settings(settings: HostSettings | None, env: Mapping[str, str] | None = None) -> HostModel | None:
     """The host a task asks for: its `host:` block, with AGENTOS_HOST_* filling what it leaves out.
 
-    None when neither names an endpoint; a half-configured host is a `UserError` saying what to add.
+    An endpoint (URL and model name) wins; else a model folder (`model_dir`); else the bundled
+    offline planner when this install has it. `model_dir: none` turns that default off, and then
+    None means no host. A half-configured endpoint is a `UserError` saying what to add.
     """
     env = os.environ if env is None else env
     s = settings or HostSettings()
     url = s.base_url or env.get(URL_ENV) or None
     model = s.model or env.get(MODEL_ENV) or None
     if not url and not model:
-        return None
+        return _local_host(s, env)
     if not url or not model:
         missing, key, var, example = (
             ("URL", "base_url", URL_ENV, "http://127.0.0.1:8000/v1") if not url else
@@ -73,24 +85,59 @@ def host_from_settings(settings: HostSettings | None, env: Mapping[str, str] | N
                                 max_tokens=s.max_tokens)
 
 
+def _local_host(s: HostSettings, env: Mapping[str, str]) -> HostModel | None:
+    from agentos.local_host import LocalHost, bundled_model_dir
+
+    where = s.model_dir or env.get(MODEL_DIR_ENV) or None
+    if where is not None and where.strip().lower() == "none":
+        return None
+    folder = Path(where).expanduser() if where else bundled_model_dir()
+    if folder is None:
+        return None
+    return LocalHost(folder, temperature=s.temperature, max_tokens=s.max_tokens)
+
+
 # --------------------------------------------------------------------------------------------------
 # what the host is shown
 
 
-def plan_schema(registry: Registry) -> dict[str, Any]:
-    """JSON Schema of a plan: NodeSpec's own schema, with capability and expert narrowed to what exists."""
-    node = _strip_titles(NodeSpec.model_json_schema())
-    props = node["properties"]
-    caps = sorted(registry.capabilities())
-    if caps:
-        props["capability"] = {"type": "string", "enum": caps, "description": props["capability"]["description"]}
-        node["required"] = ["id", "capability", "inputs"]
-    names = sorted(e.card.name for e in registry)
-    if names:
-        props["expert"] = {"anyOf": [{"type": "string", "enum": names}, {"type": "null"}], "default": None,
-                           "description": props["expert"]["description"]}
-    return {"type": "object", "properties": {"nodes": {"type": "array", "minItems": 1, "items": node}},
+def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]:
+    """JSON Schema of a host's answer: a plan whose nodes each match one capability of the registry.
+
+    Every node is one `anyOf` branch per capability, with that capability's input field names (values
+    are free, since a value may be a `${...}` reference) and its experts, so constrained decoding can
+    only write capabilities and fields that exist. With `decisions`, the host may instead answer
+    `{"refuse": why}` or `{"clarify": question}` (see `PlanDeclinedError`).
+    """
+    base = _strip_titles(NodeSpec.model_json_schema())["properties"]
+    caps = registry.capabilities()
+    variants = []
+    for cap in sorted(caps):
+        fields: dict[str, Any] = {}
+        required: set[str] | None = None
+        for name in caps[cap]:
+            schema = registry.operation(name, cap).input_model.model_json_schema()
+            for field_name in schema.get("properties", {}):
+                fields.setdefault(field_name, {})
+            req = set(schema.get("required", []))
+            required = req if required is None else required & req
+        inputs: dict[str, Any] = {"type": "object", "properties": fields, "additionalProperties": False}
+        if required:
+            inputs["required"] = sorted(required)
+        variants.append({
+            "type": "object",
+            "properties": {"id": base["id"], "capability": {"const": cap}, "inputs": inputs,
+                           "expert": {"anyOf": [{"type": "string", "enum": caps[cap]}, {"type": "null"}]},
+                           "after": base["after"], "description": base["description"]},
+            "required": ["id", "capability", "inputs"], "additionalProperties": False})
+    node: dict[str, Any] = {"anyOf": variants} if variants else {"type": "object"}
+    plan = {"type": "object", "properties": {"nodes": {"type": "array", "minItems": 1, "items": node}},
             "required": ["nodes"], "additionalProperties": False}
+    if not decisions:
+        return plan
+    declines = [{"type": "object", "properties": {key: {"type": "string", "minLength": 1}}, "required": [key],
+                 "additionalProperties": False} for key in DECISIONS]
+    return {"anyOf": [plan, *declines]}
 
 
 def catalogue(registry: Registry) -> list[dict[str, Any]]:
@@ -130,7 +177,10 @@ To pass a task input write the string `${inputs.NAME}`; to pass an earlier node'
 type (a list stays a list); inside longer text it is written into the text. References are the \
 edges of the graph: they must not form a cycle, and a node never reads its own output.
 
-Use as few nodes as the task needs. Reply with one JSON object {"nodes": [...]} and nothing else."""
+Use as few nodes as the task needs. Reply with one JSON object {"nodes": [...]} and nothing else. \
+If no capability in the catalogue can do what the task asks, reply {"refuse": "<why>"} instead; if the \
+task leaves out what it is about (a file, a folder, a web address) and no task input supplies it, reply \
+{"clarify": "<your question>"}."""
 
 
 def _task_text(spec: TaskSpec, registry: Registry) -> str:
@@ -166,20 +216,59 @@ class _Rejected(Exception):
         self.problems = problems
 
 
-class HostAgent:
-    """Plans and replans through one host model; remembers which structured-output mode the server took."""
+class _Unstreamable(Exception):
+    """Internal: the server rejected json_schema on a streamed request; plan the other way."""
 
-    def __init__(self, host: HostModel, registry: Registry):
+
+class HostAgent:
+    """Plans and replans through one host model; remembers which structured-output mode the server took.
+
+    `prompt` picks what the host is shown: "full" (rules, full catalogue with JSON Schemas: for large
+    models), "compact" (the one-line-per-capability format small planners are trained on, see
+    `agentos.planning.format`), or "auto": compact when the host says it was trained on it.
+    """
+
+    def __init__(self, host: HostModel, registry: Registry, *, prompt: PromptStyle = "auto"):
         self.host = host
         self.registry = registry
         self.backend: str = host.name
         self.mode: Mode = "json_schema"
+        if prompt == "auto":
+            prompt = "compact" if getattr(host, "prompt_format", None) == FORMAT_NAME else "full"
+        self.prompt: PromptStyle = prompt
 
     async def plan(self, spec: TaskSpec) -> list[NodeSpec]:
-        """A validated graph for `spec.goal` (the nodes of a spec that passed `parse_task`)."""
-        messages = [{"role": "system", "content": _RULES},
-                    {"role": "user", "content": _task_text(spec, self.registry) + "\n\nPlan the task graph."}]
-        return await self._negotiate(messages, "plan", lambda nodes: self._check_plan(spec, nodes))
+        """A validated graph for `spec.goal` (the nodes of a spec that passed `parse_task`).
+
+        Raises `PlanDeclinedError` when the host answers that it cannot or should not plan the goal.
+        """
+        return await self._negotiate(self.plan_messages(spec), "plan", lambda nodes: self._check_plan(spec, nodes))
+
+    def plan_messages(self, spec: TaskSpec) -> list[dict[str, Any]]:
+        """The chat messages that ask for a plan of `spec.goal` in this agent's prompt style."""
+        if self.prompt == "compact":
+            request = planning_request(spec.goal or spec.name or "", entries_from_registry(self.registry),
+                                       spec.inputs)
+            return [{"role": "user", "content": request}]
+        return [{"role": "system", "content": _RULES},
+                {"role": "user", "content": _task_text(spec, self.registry) + "\n\nPlan the task graph."}]
+
+    async def first_answer(self, spec: TaskSpec) -> str:
+        """The host's first reply to the plan request, unvalidated: benchmarks score it before any repair."""
+        raw, _ = await self._ask(self.plan_messages(spec))
+        return raw
+
+    def check_answer(self, spec: TaskSpec, raw: str) -> list[NodeSpec]:
+        """`raw` as a validated plan; raises PlanError (listing the problems) or PlanDeclinedError."""
+        try:
+            return self._check_plan(spec, extract_nodes(raw))
+        except _Rejected as exc:
+            raise PlanError("; ".join(exc.problems)) from None
+
+    @property
+    def can_replan(self) -> bool:
+        """Small compact-prompt planners are trained to plan, not to repair a graph: they do not replan."""
+        return self.prompt == "full"
 
     async def replan(self, spec: TaskSpec, graph: TaskGraph, node_id: str, error: str) -> list[NodeSpec]:
         """A replacement fragment for failed node `node_id`: one node keeps that id, new ones may precede it."""
@@ -206,12 +295,109 @@ class HostAgent:
         return await self._negotiate(messages, f"replacement for node `{node_id}`",
                                      lambda nodes: self._check_fragment(spec, graph, node_id, nodes))
 
+    # streaming -----------------------------------------------------------------------------------
+    def streams(self) -> bool:
+        """Whether `plan_stream` streams: the host has `chat_stream` and this server takes json_schema."""
+        from host_model.base import StreamingHostModel
+
+        return isinstance(self.host, StreamingHostModel) and self.mode == "json_schema"
+
+    async def plan_stream(self, spec: TaskSpec) -> AsyncIterator[list[NodeSpec]]:
+        """The nodes of `plan(spec)` in batches as the host writes them, so the first can run before it is done.
+
+        The first answer is streamed. Each node the host completes is validated together with every node
+        before it (the plan so far, by `plan`'s validator, the task's final checks aside: they read the
+        whole plan), and the nodes that make it valid are yielded; a node that is not valid yet (it reads
+        one written later) is held until a longer prefix is. At the end the whole reply is validated as
+        `plan` does, and it must be what was yielded. If it fails with nothing yielded, the host is re-asked
+        with the problems, as `plan` does (the streamed reply was its first try); if nodes were yielded
+        (they may be running), `PlanError` names the problems, and what ran stays done. A decline
+        (`PlanDeclinedError`) propagates. A host that cannot stream (see `streams`) is planned by `plan`,
+        and its plan is yielded once.
+        """
+        if not self.streams():
+            yield await self.plan(spec)
+            return
+        messages = self.plan_messages(spec)
+        partial = spec.model_copy(update={"checks": []})
+        scanner = NodeScanner()
+        scanned: list[Any] = []
+        yielded: list[NodeSpec] = []
+        try:
+            async with contextlib.aclosing(self._ask_stream(messages)) as deltas:
+                async for delta in deltas:
+                    done = scanner.feed(delta)
+                    scanned += done
+                    if done and (new := self._newly_valid(partial, scanned, len(yielded))):
+                        yielded += new
+                        yield new
+        except _Unstreamable:
+            yield await self.plan(spec)  # the server wants another structured-output mode
+            return
+        if not yielded:
+            yield await self._negotiate(messages, "plan", lambda nodes: self._check_plan(spec, nodes),
+                                        first_reply=(scanner.text, None))
+            return
+        if rest := self._rest_of_streamed(spec, scanner.text, yielded):
+            yield rest
+
+    def _newly_valid(self, partial: TaskSpec, nodes: list[Any], done: int) -> list[NodeSpec]:
+        """The nodes after the first `done` when `nodes` form a valid plan so far; none while they do not."""
+        try:
+            return self._validate(partial, nodes).graph[done:]
+        except _Rejected:
+            return []
+
+    def _rest_of_streamed(self, spec: TaskSpec, raw: str, yielded: list[NodeSpec]) -> list[NodeSpec]:
+        """The whole streamed reply, validated: the nodes not yet yielded, or `PlanError` naming the problems."""
+        started = ", ".join(f"`{n.id}`" for n in yielded)
+        try:
+            final = self._check_plan(spec, extract_nodes(raw))
+        except _Rejected as exc:
+            problems = "\n".join(f"  - {p}" for p in exc.problems)
+            raise PlanError(f"the host ({self.backend}) streamed a plan that is not valid as a whole, after its "
+                            f"first nodes ({started}) were handed to the runtime:\n{problems}\n"
+                            f"the host returned: {_clip(raw, _CLIP) or '(nothing)'}") from None
+        if final[:len(yielded)] != yielded:
+            raise PlanError(f"the host ({self.backend}) streamed a plan whose whole reply differs from the nodes "
+                            f"handed to the runtime ({started}): {_clip(raw, _CLIP)}")
+        return final[len(yielded):]
+
+    async def _ask_stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+        """The reply's text deltas under the plan's JSON Schema; `_Unstreamable` if the server rejects that."""
+        from host_model import HostModelError, UnsupportedFeatureError
+
+        host = cast("StreamingHostModel", self.host)
+        started = False
+        try:
+            async with contextlib.aclosing(host.chat_stream(messages, json_schema=plan_schema(self.registry),
+                                                            schema_name="task_graph")) as deltas:
+                async for delta in deltas:
+                    started = True
+                    yield delta
+        except UnsupportedFeatureError as exc:
+            if started:
+                raise HostError(f"host {self.backend}: {exc}") from exc
+            log.info("host %s: %s; falling back to %s", self.backend, exc, MODES[1])
+            self.mode = MODES[1]
+            raise _Unstreamable() from exc
+        except HostModelError as exc:
+            raise HostError(f"host {self.backend}: {exc}") from exc
+
     # asking --------------------------------------------------------------------------------------
     async def _negotiate(self, messages: list[dict[str, Any]], what: str,
-                         check: Callable[[list[Any]], list[NodeSpec]]) -> list[NodeSpec]:
+                         check: Callable[[list[Any]], list[NodeSpec]],
+                         first_reply: tuple[str, str | None] | None = None) -> list[NodeSpec]:
+        """`first_reply`: the first try's reply when it was already read (a streamed plan)."""
         tries: list[tuple[str, list[str]]] = []
-        for _ in range(TRIES):
-            raw, finish = await self._ask(messages)
+        first = messages
+        for attempt in range(TRIES):
+            if attempt == 0 and first_reply is not None:
+                raw, finish = first_reply
+            elif attempt and self.prompt == "compact":  # same question, sampled instead of greedy
+                raw, finish = await self._ask(first, temperature=RETRY_TEMPERATURE)
+            else:
+                raw, finish = await self._ask(messages)
             try:
                 return check(extract_nodes(raw, finish))
             except _Rejected as exc:
@@ -227,7 +413,8 @@ class HostAgent:
             report += [f"  - {p}" for p in problems]
         raise PlanError("\n".join(report))
 
-    async def _ask(self, messages: list[dict[str, Any]]) -> tuple[str, str | None]:
+    async def _ask(self, messages: list[dict[str, Any]],
+                   temperature: float | None = None) -> tuple[str, str | None]:
         """The reply's JSON text, by the first mode this server supports (then remembered)."""
         from host_model import HostModelError, UnsupportedFeatureError
 
@@ -235,18 +422,22 @@ class HostAgent:
         while True:
             try:
                 if self.mode == "json_schema":
-                    reply = await self.host.chat(messages, json_schema=schema, schema_name="task_graph")
+                    reply = await self.host.chat(messages, json_schema=schema, schema_name="task_graph",
+                                                 temperature=temperature)
                     return reply.text, reply.finish_reason
-                if self.mode == "tools":
+                if self.mode == "tools":  # function parameters must be an object: plans only
                     tool = {"type": "function", "function": {
-                        "name": TOOL_NAME, "description": "Submit the task graph.", "parameters": schema}}
-                    reply = await self.host.chat(messages, tools=[tool], tool_choice=TOOL_NAME)
+                        "name": TOOL_NAME, "description": "Submit the task graph.",
+                        "parameters": plan_schema(self.registry, decisions=False)}}
+                    reply = await self.host.chat(messages, tools=[tool], tool_choice=TOOL_NAME,
+                                                 temperature=temperature)
                     call = next((c for c in reply.tool_calls if c.name == TOOL_NAME), None)
                     return (call.arguments if call else reply.text), reply.finish_reason
                 prompted = [*messages]
-                prompted[0] = {**messages[0], "content": messages[0]["content"]
-                               + "\n\nThe JSON object must match this JSON Schema:\n" + json.dumps(schema)}
-                reply = await self.host.chat(prompted)
+                if self.prompt == "full":
+                    prompted[0] = {**messages[0], "content": messages[0]["content"]
+                                   + "\n\nThe JSON object must match this JSON Schema:\n" + json.dumps(schema)}
+                reply = await self.host.chat(prompted, temperature=temperature)
                 return reply.text, reply.finish_reason
             except UnsupportedFeatureError as exc:
                 if self.mode == "prompt":
@@ -318,6 +509,7 @@ def extract_nodes(raw: str, finish_reason: str | None = None) -> list[Any]:
         except json.JSONDecodeError as exc:
             error = error or f"{exc.msg} at line {exc.lineno} column {exc.colno}"
             continue
+        _raise_if_declined(value)
         if (nodes := _nodes_of(value)) is not None:
             return nodes
         error = "the JSON has no `nodes` list"
@@ -328,10 +520,19 @@ def extract_nodes(raw: str, finish_reason: str | None = None) -> list[Any]:
             value, _ = decoder.raw_decode(text, i)
         except json.JSONDecodeError:
             continue
+        _raise_if_declined(value)
         if (nodes := _nodes_of(value)) is not None:
             return nodes
     hint = " (finish_reason=length: the reply was cut off; raise host.max_tokens)" if finish_reason == "length" else ""
     raise _Rejected([f'the reply is not a JSON object {{"nodes": [...]}}: {error or "no JSON found"}{hint}'])
+
+
+def _raise_if_declined(value: Any) -> None:
+    """A `{"refuse": ...}` or `{"clarify": ...}` answer ends planning with the host's own words."""
+    if isinstance(value, dict) and "nodes" not in value:
+        for kind in DECISIONS:
+            if isinstance(value.get(kind), str) and value[kind].strip():
+                raise PlanDeclinedError(kind, value[kind].strip())
 
 
 def _nodes_of(value: Any) -> list[Any] | None:

@@ -59,6 +59,8 @@ class RunResult(BaseModel):
     errors: list[str] = Field(default_factory=list)
     planned_by: str | None = None  # host backend when the graph came from a goal
     resumed: int = 0  # how many times this run was resumed
+    planning_s: float | None = None  # run start -> the host's plan complete (None: not planned in this attempt)
+    first_node_started_s: float | None = None  # run start -> the first node started (time to first node)
 
     def __repr__(self) -> str:
         return f"RunResult(run_id={self.run_id!r}, status={self.status!r}, nodes={self.counts()})"

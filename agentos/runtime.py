@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from agentos.checks import (
 from agentos.errors import AgentOSError, PlanError
 from agentos.events import (
     CheckCompleted,
+    NodeAdded,
     NodeFailed,
     NodeFinished,
     NodeReplanned,
@@ -100,6 +101,8 @@ class Runtime:
         self._depth_of: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = threading.get_ident()
+        self._feeding = False  # a streamed plan is still arriving
+        self._plan_error: str | None = None  # the streamed plan failed after some of it ran
 
     # events ----------------------------------------------------------------------------------------
     def emit(self, event: Any) -> None:
@@ -115,7 +118,9 @@ class Runtime:
                 log.exception("event sink failed")
 
     # the scheduler ---------------------------------------------------------------------------------
-    async def execute(self, graph: TaskGraph, result: RunResult) -> RunResult:
+    async def execute(self, graph: TaskGraph, result: RunResult,
+                      feed: AsyncIterator[list[NodeSpec]] | None = None) -> RunResult:
+        """Run `graph`; with `feed` (a plan still being streamed), its nodes join the graph as they come."""
         self.graph = graph
         self.result = result
         self._loop = asyncio.get_running_loop()
@@ -132,6 +137,9 @@ class Runtime:
                     await stack.enter_async_context(asyncio.timeout(self.budget.wall_time_s))
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
+                    if feed is not None:
+                        self._feeding = True
+                        tg.create_task(self._consume(feed), name="plan-feed")
                     for n in list(graph.g.nodes):
                         if n not in self.outputs and not self.waiting[n]:
                             self._start(n)
@@ -144,7 +152,7 @@ class Runtime:
             self._finish(status)
             raise
         self._final_checks()
-        if status == "succeeded" and (any(n.status != "succeeded" for n in result.nodes.values())
+        if status == "succeeded" and (self._plan_error or any(n.status != "succeeded" for n in result.nodes.values())
                                       or any(not v.passed for v in result.checks)):
             status = "failed"
         self._finish(status)
@@ -199,6 +207,8 @@ class Runtime:
         res = self.result.nodes[node_id]
         res.status = "running"
         res.started_at = time.time()
+        if self.result.first_node_started_s is None:
+            self.result.first_node_started_s = round(res.started_at - self.result.started_at, 6)
         try:
             await self._run_node(spec, res)
         except asyncio.CancelledError:
@@ -395,7 +405,7 @@ class Runtime:
 
     # replanning ------------------------------------------------------------------------------------
     def _can_replan(self) -> bool:
-        return self.replanner is not None and self.replans < self.budget.max_replans
+        return self.replanner is not None and self.replans < self.budget.max_replans and self._plan_error is None
 
     async def _replan(self, spec: NodeSpec, res: NodeResult) -> None:
         assert self.replanner is not None
@@ -413,7 +423,8 @@ class Runtime:
         self.emit(NodeReplanned(run_id=self.run_id, node_id=spec.id, new_nodes=[n.id for n in new_nodes],
                                 reason=res.error or ""))
         self.spec.graph = [n for n in self.spec.graph if n.id != spec.id] + new_nodes
-        self.journal.update_spec(self.run_id, self.spec.model_dump(mode="json"))  # a resume sees the new graph
+        if not self._feeding:  # a streamed plan is journaled whole when it completes (api.arun)
+            self.journal.update_spec(self.run_id, self.spec.model_dump(mode="json"))  # a resume sees the new graph
         for n in new_nodes:
             if n.id == spec.id:
                 res.status = "pending"
@@ -425,6 +436,60 @@ class Runtime:
             if not self.waiting[n.id]:
                 self._start(n.id)
         raise _Replanned()
+
+    # a plan still arriving -------------------------------------------------------------------------
+    async def _consume(self, feed: AsyncIterator[list[NodeSpec]]) -> None:
+        """Add the planner's nodes as they come. A failing feed fails the plan, not the nodes already running."""
+        try:
+            async for nodes in feed:
+                self._add(nodes)
+        except Exception as exc:  # host error, invalid plan, budget: recorded in the result, never a crash
+            log.debug("the streamed plan failed", exc_info=True)
+            self._plan_failed(str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}")
+        finally:
+            self._feeding = False
+            if (close := getattr(feed, "aclose", None)) is not None:
+                await close()
+
+    def _add(self, nodes: list[NodeSpec]) -> None:
+        """Planned nodes join the running graph; those whose inputs are ready start now."""
+        if self.nodes_ever + len(nodes) > self.budget.max_nodes:
+            raise PlanError(f"the plan outgrew budget.max_nodes ({self.budget.max_nodes}, replans included) "
+                            f"at nodes {', '.join(n.id for n in nodes)}")
+        self.graph.add(nodes)
+        self.nodes_ever += len(nodes)
+        self.spec.graph = [*self.spec.graph, *nodes]
+        for n in nodes:
+            self.result.nodes[n.id] = NodeResult(id=n.id, capability=n.capability)
+            self.waiting[n.id] = {p for p in self.graph.predecessors(n.id) if p not in self.outputs}
+            self.emit(NodeAdded(run_id=self.run_id, node_id=n.id, capability=n.capability,
+                                after=sorted(self.graph.predecessors(n.id))))
+        for n in nodes:
+            self._release(n.id)
+
+    def _release(self, node_id: str) -> None:
+        """An added node starts if its inputs are ready, waits if they are coming, is skipped if they never will."""
+        res = self.result.nodes[node_id]
+        gone = [p for p in self.graph.predecessors(node_id)
+                if self.result.nodes[p].status in ("failed", "skipped", "cancelled")]
+        if gone:
+            res.status = "skipped"
+            res.skipped_because = f"upstream node `{gone[0]}` {self.result.nodes[gone[0]].status}"
+            self.emit(NodeSkipped(run_id=self.run_id, node_id=node_id, reason=res.skipped_because))
+            self.journal.record_node(res)
+        elif not self.waiting[node_id] and res.status == "pending":
+            self._start(node_id)
+
+    def _plan_failed(self, why: str) -> None:
+        """Nodes not started yet never will; running ones finish and are journaled."""
+        self._plan_error = f"planning failed: {why}"
+        self.result.errors.append(self._plan_error)
+        for res in self.result.nodes.values():
+            if res.status == "pending":
+                res.status = "skipped"
+                res.skipped_because = self._plan_error
+                self.emit(NodeSkipped(run_id=self.run_id, node_id=res.id, reason=res.skipped_because))
+                self.journal.record_node(res)
 
     # references and features -----------------------------------------------------------------------
     def _resolve(self, ref: Reference) -> Any:

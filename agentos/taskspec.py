@@ -84,7 +84,11 @@ class RouterSettings(_Strict):
 
 
 class HostSettings(_Strict):
-    """An OpenAI-compatible endpoint; `AGENTOS_HOST_URL` / `_MODEL` / `_API_KEY` fill what is missing."""
+    """The host model: an OpenAI-compatible endpoint, or a model folder run in this process.
+
+    `AGENTOS_HOST_URL` / `_MODEL` / `_API_KEY` / `_MODEL_DIR` fill what is missing; with none of them
+    set, the bundled offline planner (step3p5-mini) plans.
+    """
 
     base_url: str | None = Field(None, description="e.g. `http://127.0.0.1:8000/v1`; else AGENTOS_HOST_URL")
     model: str | None = Field(None, description="model name the endpoint serves; else AGENTOS_HOST_MODEL")
@@ -92,6 +96,13 @@ class HostSettings(_Strict):
     timeout_s: float = Field(120.0, gt=0, description="per-request time limit, in seconds")
     temperature: float = Field(0.0, ge=0, description="sampling temperature for planning")
     max_tokens: int | None = Field(None, ge=1, description="reply length limit; none = the server's default")
+    model_dir: str | None = Field(None, description="a local model folder (config.json, safetensors, tokenizer) "
+                                  "run in-process; `none` turns the bundled offline planner off")
+    prompt: Literal["auto", "full", "compact"] = Field(
+        "auto", description="planning prompt: `full` catalogue with schemas, or the `compact` format small "
+        "planners are trained on; auto = compact for a model folder trained on it")
+    stream_plan: bool = Field(True, description="start each planned node as soon as the host has written it "
+                              "(when the host can stream); false = wait for the whole plan")
 
 
 class AgreeCheck(_Strict):

@@ -7,6 +7,7 @@ never touch a backend's own response types.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -49,5 +50,20 @@ class HostModel(Protocol):
         `json_schema` asks for a reply whose text is JSON matching it (constrained decoding);
         `tools` are OpenAI function tools and `tool_choice` may name one to force. A backend that
         cannot honour either raises `UnsupportedFeatureError` naming which.
+        """
+        ...
+
+
+@runtime_checkable
+class StreamingHostModel(HostModel, Protocol):
+    """A host that can also hand out its reply as it is generated (optional: callers that stream, such as
+    streamed planning, fall back to `chat` for a host without `chat_stream`)."""
+
+    def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
+                    schema_name: str = "output", temperature: float | None = None,
+                    max_tokens: int | None = None) -> AsyncIterator[str]:
+        """The reply text in pieces as they are generated; joined, they are `chat(...).text` for the same request.
+
+        Same options and errors as `chat` (without tools); an error can also come mid-stream.
         """
         ...

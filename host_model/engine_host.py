@@ -7,6 +7,8 @@ gives the same answers and the same errors.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,38 @@ class EngineHost:
                    schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
                    tool_choice: ToolChoice = None, temperature: float | None = None,
                    max_tokens: int | None = None) -> ChatReply:
+        body = self._body(messages, json_schema, schema_name, tools, tool_choice, temperature, max_tokens)
+        prepared = await self.service.prepare(parse_request(body))
+        try:
+            response = await self.service.complete(prepared)
+        except GenerationError as exc:
+            raise GenerationError(f"{self.name}: {exc}") from None
+        choice = response.choices[0]
+        message = choice.message
+        calls = [ToolCall(name=c.function.name or "", arguments=c.function.arguments or "{}", id=c.id)
+                 for c in message.tool_calls or []]
+        return ChatReply(text=message.content or "", tool_calls=calls, finish_reason=choice.finish_reason,
+                         usage=response.usage.model_dump(), model=response.model, reasoning=message.reasoning_content)
+
+    async def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
+                          schema_name: str = "output", temperature: float | None = None,
+                          max_tokens: int | None = None) -> AsyncIterator[str]:
+        """The reply's content deltas, from the same `ChatService.stream` that `chat` collects."""
+        body = self._body(messages, json_schema, schema_name, None, None, temperature, max_tokens)
+        prepared = await self.service.prepare(parse_request(body))
+        async with contextlib.aclosing(self.service.stream(prepared)) as chunks:
+            try:
+                async for chunk in chunks:
+                    for choice in chunk.choices:
+                        if choice.delta.content:
+                            yield choice.delta.content
+            except GenerationError as exc:
+                raise GenerationError(f"{self.name}: {exc}") from None
+
+    def _body(self, messages: list[dict[str, Any]], json_schema: dict[str, Any] | None, schema_name: str,
+              tools: list[dict[str, Any]] | None, tool_choice: ToolChoice, temperature: float | None,
+              max_tokens: int | None) -> dict[str, Any]:
+        """The OpenAI request body the HTTP server would receive for the same call."""
         body: dict[str, Any] = {
             "model": self.service.model_name, "messages": messages,
             "temperature": self.temperature if temperature is None else temperature,
@@ -58,17 +92,7 @@ class EngineHost:
             body["tools"] = tools
             if tool_choice is not None:
                 body["tool_choice"] = _tool_choice(tool_choice)
-        prepared = await self.service.prepare(parse_request(body))
-        try:
-            response = await self.service.complete(prepared)
-        except GenerationError as exc:
-            raise GenerationError(f"{self.name}: {exc}") from None
-        choice = response.choices[0]
-        message = choice.message
-        calls = [ToolCall(name=c.function.name or "", arguments=c.function.arguments or "{}", id=c.id)
-                 for c in message.tool_calls or []]
-        return ChatReply(text=message.content or "", tool_calls=calls, finish_reason=choice.finish_reason,
-                         usage=response.usage.model_dump(), model=response.model, reasoning=message.reasoning_content)
+        return body
 
 
 def _tool_choice(choice: ToolChoice) -> Any:

@@ -9,8 +9,10 @@ response_format / tools" apart from every other failure.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 
@@ -70,6 +72,46 @@ class OpenAICompatibleHost:
                    schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
                    tool_choice: ToolChoice = None, temperature: float | None = None,
                    max_tokens: int | None = None) -> ChatReply:
+        request, feature = self._request(messages, json_schema, schema_name, tools, tool_choice, temperature,
+                                         max_tokens)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                resp = await self._client_here().chat.completions.create(**request)
+        except (TimeoutError, openai.OpenAIError) as exc:
+            raise self._error(exc, feature) from None
+        return self._reply(resp)
+
+    async def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
+                          schema_name: str = "output", temperature: float | None = None,
+                          max_tokens: int | None = None) -> AsyncIterator[str]:
+        """The reply's text deltas (`stream=True`); `timeout_s` bounds the whole reply, as for `chat`."""
+        request, feature = self._request(messages, json_schema, schema_name, None, None, temperature, max_tokens)
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        try:
+            async with asyncio.timeout_at(deadline):
+                stream = await self._client_here().chat.completions.create(**request, stream=True)
+        except (TimeoutError, openai.OpenAIError) as exc:
+            raise self._error(exc, feature) from None
+        try:
+            chunks = aiter(stream)
+            while True:
+                try:  # the limit covers each wait for a chunk, never the caller's work between chunks
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                except (TimeoutError, openai.OpenAIError, httpx.HTTPError) as exc:
+                    raise self._error(exc, feature) from None
+                for choice in chunk.choices:
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+        finally:
+            await stream.close()
+
+    def _request(self, messages: list[dict[str, Any]], json_schema: dict[str, Any] | None, schema_name: str,
+                 tools: list[dict[str, Any]] | None, tool_choice: ToolChoice, temperature: float | None,
+                 max_tokens: int | None) -> tuple[dict[str, Any], Feature | None]:
+        """The request body, and the optional feature it relies on (to tell "unsupported" from other 400s)."""
         request: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -87,22 +129,24 @@ class OpenAICompatibleHost:
             request["tools"] = tools
             if tool_choice is not None:
                 request["tool_choice"] = _tool_choice(tool_choice)
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                resp = await self._client_here().chat.completions.create(**request)
-        except (TimeoutError, openai.APITimeoutError):
-            raise HostTimeoutError(
+        return request, feature
+
+    def _error(self, exc: Exception, feature: Feature | None) -> HostModelError:
+        """One failure of a request, in our terms: timeout, HTTP status, unreachable, or broken mid-reply."""
+        if isinstance(exc, (TimeoutError, openai.APITimeoutError)):
+            return HostTimeoutError(
                 f"{self.base_url}: no reply from model {self.model!r} within {self.timeout_s:g}s "
-                f"(raise host.timeout_s if the model is just slow)", url=self.base_url) from None
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc, feature) from None
-        except openai.APIConnectionError as exc:
+                f"(raise host.timeout_s if the model is just slow)", url=self.base_url)
+        if isinstance(exc, openai.APIStatusError):
+            return self._status_error(exc, feature)
+        if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
-            raise HostModelError(f"{self.base_url}: cannot reach the host model ({type(cause).__name__}: {cause}); "
-                                 f"is the server running?", url=self.base_url) from None
-        except openai.OpenAIError as exc:
-            raise HostModelError(f"{self.base_url}: {type(exc).__name__}: {exc}", url=self.base_url) from None
-        return self._reply(resp)
+            return HostModelError(f"{self.base_url}: cannot reach the host model ({type(cause).__name__}: {cause}); "
+                                  f"is the server running?", url=self.base_url)
+        if isinstance(exc, httpx.HTTPError):
+            return HostModelError(f"{self.base_url}: the reply broke off ({type(exc).__name__}: {exc})",
+                                  url=self.base_url)
+        return HostModelError(f"{self.base_url}: {type(exc).__name__}: {exc}", url=self.base_url)
 
     def _status_error(self, exc: openai.APIStatusError, feature: Feature | None) -> HostModelError:
         status = exc.status_code

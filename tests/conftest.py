@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 # 2-core machine they made them ten times slower. Set before anything imports torch; subprocesses
 # (servers, CLIs) inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Runs in tests plan only with the host a test sets up: the bundled offline planner (the default
+# for users) is switched off here, and the tests of that default switch it back on themselves.
+os.environ["AGENTOS_HOST_MODEL_DIR"] = "none"
 
 
 # ---- the tiny Step 3.5 model, served once per session (host server and EngineHost tests) -----------

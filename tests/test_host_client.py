@@ -167,13 +167,16 @@ def test_goal_only_task_is_planned_with_json_schema_and_runs_end_to_end(server: 
     assert "## Keywords" in result.output("report")["markdown"]
     assert [e.nodes for e in events if isinstance(e, RunPlanned)] == [["load", "summary", "keywords", "report"]]
     kinds = [e.kind for e in events]
-    assert kinds[:3] == ["run.planning", "run.planned", "run.started"]  # progress shows while the host plans
+    assert kinds[0] == "run.planning"  # progress shows while the host plans
+    assert kinds.index("run.planned") < kinds.index("run.finished")  # the plan streams: nodes start before it ends
 
     (req,) = server.chat_requests
     fmt = req.body["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "task_graph"
-    node_schema = fmt["json_schema"]["schema"]["properties"]["nodes"]["items"]
-    assert node_schema["properties"]["capability"]["enum"] == [
+    plan_branch, refuse, clarify = fmt["json_schema"]["schema"]["anyOf"]  # a plan, or a refusal, or a question
+    assert refuse["required"] == ["refuse"] and clarify["required"] == ["clarify"]
+    variants = plan_branch["properties"]["nodes"]["items"]["anyOf"]  # one branch per capability
+    assert [v["properties"]["capability"]["const"] for v in variants] == [
         "text.keywords", "text.load", "text.report", "text.summarize"]
     prompt = req.messages[-1]["content"]
     assert "Summarise the notes in three sentences" in prompt
@@ -310,8 +313,15 @@ def test_task_file_host_block_wins_over_the_environment(server: ScriptedOpenAISe
     assert req.headers["authorization"] == "Bearer file-key"
 
 
-def test_nothing_configured_means_no_host() -> None:
-    assert host_from_settings(None, env={}) is None
+def test_model_dir_none_turns_the_offline_default_off() -> None:
+    assert host_from_settings(None, env={"AGENTOS_HOST_MODEL_DIR": "none"}) is None
+    assert host_from_settings(HostSettings(model_dir="none"), env={}) is None
+
+
+def test_a_model_dir_that_is_not_a_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as exc:
+        host_from_settings(HostSettings(model_dir=str(tmp_path)), env={})
+    assert str(tmp_path) in str(exc.value) and "config.json" in str(exc.value)
 
 
 def test_half_configured_host_names_what_is_missing() -> None:

@@ -1,0 +1,143 @@
+"""The planner's data, prompt format and catalogue registry: what step3p5-mini learns from and sees."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from agentos.errors import UserError
+from agentos.host_agent import plan_schema
+from agentos.planning.cards import ALL
+from agentos.planning.catalogue import load_catalogue, parse_line, registry_from_entries
+from agentos.planning.data import generate, make_example, write_dataset
+from agentos.planning.format import CatalogueEntry, dump_plan, entries_from_registry, render_prompt, show_value
+from agentos.planning.intents import INTENTS, Ctx
+from agentos.registry import Registry
+from agentos.taskspec import parse_task
+
+
+def _validate(example: dict) -> None:
+    """A plan example must pass the same validator as a hand-written task file, against its own catalogue."""
+    registry = registry_from_entries([CatalogueEntry.model_validate(e) for e in example["catalogue"]])
+    parse_task({"goal": example["request"], "inputs": example["inputs"], "graph": example["answer"]["nodes"]},
+               registry, base_dir=Path.cwd())
+
+
+def test_every_generated_plan_validates_against_its_own_catalogue() -> None:
+    for ex in generate("train", 400, seed=3) + generate("heldout", 200, seed=3):
+        data = ex.model_dump()
+        if ex.kind == "plan":
+            _validate(data)
+        assert json.loads(ex.messages[1]["content"]) == ex.answer
+
+
+def test_every_intent_writes_both_languages_in_both_splits() -> None:
+    for name, (intent, _) in INTENTS.items():
+        for lang in ("en", "zh"):
+            for held in (False, True):
+                ctx = Ctx(rng=random.Random(1), lang=lang, held=held)  # type: ignore[arg-type]
+                request = intent(ctx)
+                assert request and ctx.nodes, name
+                if lang == "zh":
+                    assert any("\u4e00" <= ch <= "\u9fff" for ch in request), (name, request)
+
+
+def test_heldout_requests_never_occur_in_training(tmp_path: Path) -> None:
+    stats = write_dataset(tmp_path, train=3000, heldout=300, seed=0)
+    assert stats["heldout_requests_seen_in_train"] == 0
+    assert set(stats["heldout"]["kinds"]) == {"plan", "refuse", "clarify"}
+    assert stats["heldout"]["langs"]["zh"] > 50 and stats["heldout"]["langs"]["en"] > 100
+
+
+def test_generation_is_reproducible_from_the_seed() -> None:
+    a = [e.model_dump() for e in generate("train", 50, seed=7)]
+    b = [e.model_dump() for e in generate("train", 50, seed=7)]
+    c = [e.model_dump() for e in generate("train", 50, seed=8)]
+    assert a == b and a != c
+
+
+def test_a_refusal_leaves_a_needed_capability_out_of_the_catalogue() -> None:
+    rng = random.Random(0)
+    refusals = [ex for ex in (make_example(rng, "train", i) for i in range(1500))
+                if ex.kind == "refuse" and ex.intent != "out-of-scope"]
+    assert refusals
+    canonical = {alias: card.capability for card in ALL.values() for alias in card.aliases}
+    for ex in refusals:
+        shown = {canonical.get(e.capability, e.capability) for e in ex.catalogue}
+        assert ex.answer == {"refuse": "no capability in the catalogue can do this"}
+        assert ex.needs and not set(ex.needs) <= shown, ex.id
+
+
+def test_a_clarification_names_what_is_missing_and_the_request_has_no_file_for_it() -> None:
+    rng = random.Random(0)
+    asks = [ex for ex in (make_example(rng, "train", i) for i in range(1500)) if ex.kind == "clarify"]
+    assert asks
+    for ex in asks:
+        assert "add" in ex.answer["clarify"] and "task inputs" in ex.answer["clarify"]
+
+
+def test_compact_prompt_lists_catalogue_inputs_and_request() -> None:
+    registry = Registry.discover()
+    prompt = render_prompt("Summarise   the notes", entries_from_registry(registry), {"notes": "notes/"})
+    lines = prompt.splitlines()
+    assert lines[0] == "catalogue:"
+    assert any(line.startswith("text.summarize(text, max_sentences?) -> summary, sentences") for line in lines)
+    assert lines[-2:] == ["inputs: notes=notes/", "request: Summarise the notes"]
+
+
+def test_a_resolved_folder_input_is_shown_by_its_name_with_a_slash(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "a.wav").write_bytes(b"")
+    assert show_value(str(tmp_path / "notes")) == "notes/"
+    assert show_value(str(tmp_path / "a.wav")) == "a.wav"
+    assert show_value({"k": 1}) == '{"k": 1}'
+
+
+def test_plans_are_dumped_compactly_in_schema_key_order() -> None:
+    plan = {"nodes": [{"inputs": {"a": 1}, "capability": "x.y", "id": "n", "after": []}]}
+    assert dump_plan(plan) == '{"nodes":[{"id":"n","capability":"x.y","inputs":{"a":1}}]}'
+    assert dump_plan({"clarify": "which file?"}) == '{"clarify":"which file?"}'
+
+
+def test_catalogue_lines_parse_into_a_registry_the_planner_can_validate_against() -> None:
+    entry = parse_line("voice.transcribe(audio, speakers?) -> segments, text | speech to text")
+    assert entry.inputs == ["audio", "speakers?"] and entry.outputs == ["segments", "text"]
+    registry = registry_from_entries([entry])
+    assert entries_from_registry(registry) == [entry]
+    spec = parse_task({"goal": "x", "graph": [{"id": "t", "capability": "voice.transcribe",
+                                                "inputs": {"audio": "a.wav"}}]}, registry, base_dir=Path.cwd())
+    assert spec.graph[0].capability == "voice.transcribe"
+
+
+def test_a_catalogue_registry_rejects_a_missing_required_field() -> None:
+    registry = registry_from_entries([parse_line("voice.transcribe(audio) -> text")])
+    with pytest.raises(UserError) as exc:
+        parse_task({"goal": "x", "graph": [{"id": "t", "capability": "voice.transcribe", "inputs": {}}]},
+                   registry, base_dir=Path.cwd())
+    assert "audio" in str(exc.value)
+
+
+def test_a_bad_catalogue_line_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "cat.txt"
+    path.write_text("# comment\ntext.load(path) -> text\nnot a capability line\n", encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_catalogue(path)
+    assert f"{path}:3" in str(exc.value)
+
+
+def test_plan_schema_narrows_each_node_to_one_capability_and_its_fields() -> None:
+    registry = registry_from_entries([parse_line("voice.transcribe(audio, speakers?) -> text"),
+                                      parse_line("text.load(path) -> text")])
+    schema = plan_schema(registry)
+    plan, refuse, clarify = schema["anyOf"]
+    assert refuse["required"] == ["refuse"] and clarify["required"] == ["clarify"]
+    variants = plan["properties"]["nodes"]["items"]["anyOf"]
+    by_cap = {v["properties"]["capability"]["const"]: v for v in variants}
+    assert set(by_cap) == {"voice.transcribe", "text.load"}
+    inputs = by_cap["voice.transcribe"]["properties"]["inputs"]
+    assert list(inputs["properties"]) == ["audio", "speakers"] and inputs["required"] == ["audio"]
+    assert inputs["additionalProperties"] is False
+    assert "anyOf" not in plan_schema(registry, decisions=False)
