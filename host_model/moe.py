@@ -13,7 +13,7 @@ from torch import nn
 
 from host_model import kernels
 from host_model.config import LayerSpec, Step3p5Config
-from host_model.kernels import ops
+from host_model.kernels import moe_torch, ops
 
 
 class Router(nn.Module):
@@ -48,6 +48,9 @@ class MoE(nn.Module):
         self.gate_proj = PackedExperts(e, i, h)
         self.up_proj = PackedExperts(e, i, h)
         self.down_proj = PackedExperts(e, h, i)
+        # tokens routed to each expert while training; the trainer sets a zero tensor to start counting
+        # (aux-loss-free balancing reads it), None = off
+        self.expert_load: torch.Tensor | None = None
 
     @torch.no_grad()
     def fuse_gate_up(self) -> None:
@@ -67,6 +70,13 @@ class MoE(nn.Module):
         flat = x.reshape(-1, shape[-1])
         weights, ids = kernels.moe_route(self.gate(flat), self.router_bias, self.top_k,
                                          scaling=self.scaling, normalize=self.normalize)
-        out = ops.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight,
-                              self.limit or 0.0)
+        if torch.is_grad_enabled() and self.gate_proj.weight.requires_grad:
+            # training: the custom op has no autograd, the plain-torch reference is differentiable
+            if self.expert_load is not None:
+                self.expert_load += torch.bincount(ids.reshape(-1), minlength=self.expert_load.shape[0])
+            out = moe_torch.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight,
+                                        self.down_proj.weight, limit=self.limit)
+        else:
+            out = ops.moe_experts(flat, weights, ids, self.gate_proj.weight, self.up_proj.weight,
+                                  self.down_proj.weight, self.limit or 0.0)
         return out.reshape(shape)

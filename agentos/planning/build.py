@@ -21,10 +21,13 @@ from agentos.planning.format import PLANNER_FILE, PlannerCard
 
 BUNDLED = Path(__file__).resolve().parents[2] / "host_model" / "checkpoints" / "step3p5-mini"
 EVAL_EXAMPLES = 256
+# aux-loss-free balancing: DeepSeek-V3's 1e-3 per step suits runs of many thousand steps; in a run of
+# ~700 steps it left one expert with 4x the mean load, so the short run nudges the biases 10x harder
+BIAS_UPDATE_RATE = 1e-2
 
 
 def build(out: Path, *, work: Path, minutes: float, seed: int, train_examples: int, heldout: int,
-          max_steps: int | None = None, preset: str = "mini") -> dict[str, object]:
+          max_steps: int | None = None, preset: str = "mini", threads: int | None = None) -> dict[str, object]:
     """Data into `work/data`, then a trained model into `out`; returns the training summary."""
     from host_model.train import TrainSettings, train
 
@@ -32,8 +35,9 @@ def build(out: Path, *, work: Path, minutes: float, seed: int, train_examples: i
     stats = write_dataset(data, train=train_examples, heldout=heldout, seed=seed)
     held = (data / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
     (data / "eval.jsonl").write_text("\n".join(held[:EVAL_EXAMPLES]) + "\n", encoding="utf-8")
-    summary = train(TrainSettings(data=data, out=out, preset=preset, minutes=minutes, max_steps=max_steps,  # type: ignore[arg-type]
-                                  seed=seed))
+    settings = TrainSettings(data=data, out=out, preset=preset, minutes=minutes, max_steps=max_steps,  # type: ignore[arg-type]
+                             seed=seed, threads=threads, bias_update_rate=BIAS_UPDATE_RATE)
+    summary = train(settings)
     (out / PLANNER_FILE).write_text(PlannerCard().model_dump_json(indent=2) + "\n", encoding="utf-8")
     (out / "planning_data_stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n",
                                                   encoding="utf-8")
@@ -50,11 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-examples", type=int, default=60000)
     parser.add_argument("--heldout", type=int, default=600)
     parser.add_argument("--preset", default="mini", choices=["mini", "tiny"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default all cores; 1 is steadier on a machine doing other work)")
     args = parser.parse_args(argv)
     if args.work.exists() and (args.work / "data").exists():
         shutil.rmtree(args.work / "data")
     summary = build(args.out, work=args.work, minutes=args.minutes, seed=args.seed, train_examples=args.train_examples,
-                    heldout=args.heldout, max_steps=args.max_steps, preset=args.preset)
+                    heldout=args.heldout, max_steps=args.max_steps, preset=args.preset, threads=args.threads)
     print(f"step3p5-mini written to {args.out}: {summary.get('steps')} steps, final loss "
           f"{summary.get('final_train_loss')}, eval {summary.get('final_eval')}", file=sys.stderr)
     return 0
