@@ -135,7 +135,8 @@ def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]
             "required": ["nodes"], "additionalProperties": False}
     if not decisions:
         return plan
-    declines = [{"type": "object", "properties": {key: {"type": "string", "minLength": 1}}, "required": [key],
+    declines = [{"type": "object", "properties": {key: {"type": "string", "minLength": 1, "maxLength": 400}},
+                 "required": [key],
                  "additionalProperties": False} for key in DECISIONS]
     return {"anyOf": [plan, *declines]}
 

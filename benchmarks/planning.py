@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from agentos.errors import PlanDeclinedError, PlanError
+from agentos.errors import AgentOSError, PlanDeclinedError, PlanError
 from agentos.host_agent import HostAgent, _Rejected, extract_nodes
 from agentos.local_host import LocalHost, bundled_model_dir
 from agentos.planning.baseline import RulePlanner
@@ -50,6 +50,7 @@ from agentos.taskspec import TaskSpec, parse_task
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "planning.json"
+GOAL_TASK = ROOT / "examples" / "quickstart" / "goal.yaml"
 GOAL_NODE_F1, GOAL_EDGE_F1 = 0.9, 0.8
 console = Console()
 
@@ -210,6 +211,42 @@ def mtp(model_dir: Path, examples: list[PlanningExample]) -> list[dict[str, Any]
     return rows
 
 
+async def streaming(model_dir: Path, repeats: int) -> list[dict[str, Any]]:
+    """The goal-only quickstart, planned and run with the plan streamed into the runtime and without:
+    seconds from the run's start to its first node starting, and to the plan being complete."""
+    import tempfile
+
+    import agentos
+
+    host = LocalHost(model_dir)
+    rows: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:  # warm-up: load the model, compile the schema
+                await agentos.arun(GOAL_TASK, output=tmp, host=host)
+            except AgentOSError as exc:
+                console.print(f"[yellow]the goal-only quickstart did not plan: {exc}[/]")
+            samples: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+            for _ in range(repeats):
+                for stream in (True, False):
+                    try:
+                        r = await agentos.arun(GOAL_TASK, output=tmp, host=host,
+                                               overrides=[f"host.stream_plan={str(stream).lower()}"])
+                    except AgentOSError:
+                        continue
+                    if r.ok and r.first_node_started_s is not None and r.planning_s is not None:
+                        samples[stream].append((r.first_node_started_s, r.planning_s, r.duration_s or 0.0))
+            for stream, got in samples.items():
+                if got:
+                    rows.append({"stream_plan": stream, "runs": len(got),
+                                 "first_node_s": statistics.median(g[0] for g in got),
+                                 "plan_complete_s": statistics.median(g[1] for g in got),
+                                 "run_s": statistics.median(g[2] for g in got)})
+    finally:
+        host.close()
+    return rows
+
+
 # --------------------------------------------------------------------------------------------------
 # report
 
@@ -236,6 +273,16 @@ def mtp_table(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         t.add_row(str(r["drafts"]), f"{r['accepted_per_step']:.2f}", f"{r['tokens_per_step']:.2f}",
                   f"{r['tokens_per_s']:.1f}", f"{r['speedup']:.2f}x", f"{r['identical']}/{r['prompts']}")
+    return t
+
+
+def streaming_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="Streamed plans: examples/quickstart/goal.yaml planned by step3p5-mini (median seconds)")
+    for col in ("plan", "runs", "first node starts", "plan complete", "whole run"):
+        t.add_column(col, justify="left" if col == "plan" else "right")
+    for r in rows:
+        t.add_row("streamed into the runtime" if r["stream_plan"] else "waited for in full", str(r["runs"]),
+                  f"{r['first_node_s']:.2f}", f"{r['plan_complete_s']:.2f}", f"{r['run_s']:.2f}")
     return t
 
 
@@ -276,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (the engine batches them)")
     parser.add_argument("--latency-samples", type=int, default=30)
     parser.add_argument("--mtp-prompts", type=int, default=30)
+    parser.add_argument("--stream-repeats", type=int, default=5)
     parser.add_argument("--endpoint", help="also score an OpenAI-compatible endpoint (its /v1 URL)")
     parser.add_argument("--endpoint-model", default="step-3.5-flash")
     parser.add_argument("--endpoint-prompt", default="full", choices=["full", "compact"])
@@ -296,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"p90 {lat['p90_s']:.2f} s, {lat['mean_completion_tokens']:.0f} tokens per plan")
     mtp_rows = mtp(args.model_dir, examples[: args.mtp_prompts])
     console.print(mtp_table(mtp_rows))
+    stream_rows = asyncio.run(streaming(args.model_dir, args.stream_repeats))
+    console.print(streaming_table(stream_rows))
     best = rows[0].metrics
     goals = {"node_f1": (best.node_f1 or 0) >= GOAL_NODE_F1, "edge_f1": (best.edge_f1 or 0) >= GOAL_EDGE_F1,
              "valid_rate": best.valid_rate == 1.0,
@@ -307,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine(), "torch": package_version("torch"), "model_dir": str(args.model_dir),
               "examples": len(examples), "seed": args.seed,
               "rows": [{**asdict(r), "metrics": r.metrics.model_dump()} for r in rows],
-              "latency": lat, "mtp": mtp_rows, "goals": goals, "training": summary}
+              "latency": lat, "mtp": mtp_rows, "streaming": stream_rows, "goals": goals, "training": summary}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.json}", file=sys.stderr)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,8 @@ from agentos.planning.format import CatalogueEntry, dump_plan, entries_from_regi
 from agentos.planning.intents import INTENTS, Ctx
 from agentos.registry import Registry
 from agentos.taskspec import parse_task
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _validate(example: dict) -> None:
@@ -52,11 +57,14 @@ def test_heldout_requests_never_occur_in_training(tmp_path: Path) -> None:
     assert stats["heldout"]["langs"]["zh"] > 50 and stats["heldout"]["langs"]["en"] > 100
 
 
-def test_generation_is_reproducible_from_the_seed() -> None:
-    a = [e.model_dump() for e in generate("train", 50, seed=7)]
-    b = [e.model_dump() for e in generate("train", 50, seed=7)]
-    c = [e.model_dump() for e in generate("train", 50, seed=8)]
-    assert a == b and a != c
+def test_generation_is_reproducible_from_the_seed_in_any_process() -> None:
+    probe = ("import json; from agentos.planning.data import generate; "
+             "print(json.dumps([e.model_dump() for e in generate('train', 60, seed=7)]))")
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}).stdout
+            for hash_seed in ("1", "2")]
+    assert runs[0] == runs[1] == json.dumps([e.model_dump() for e in generate("train", 60, seed=7)]) + "\n"
+    assert [e.model_dump() for e in generate("train", 60, seed=8)] != json.loads(runs[0])
 
 
 def test_a_refusal_leaves_a_needed_capability_out_of_the_catalogue() -> None:

@@ -16,10 +16,13 @@ import json
 import random
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentos.planning.cards import ALL, SHOWCASE
 from agentos.planning.format import CatalogueEntry, dump_plan, render_prompt
@@ -75,11 +78,11 @@ def make_example(rng: random.Random, split: Split, index: int) -> PlanningExampl
     used = list(dict.fromkeys(n["capability"] for n in ctx.nodes))
     names_shown = {cap: (rng.choice(ALL[cap].aliases) if ALL[cap].aliases and rng.random() < P_ALIAS else cap)
                    for cap in used}
-    shown = set(used)
+    shown = list(used)  # a list, not a set: set order changes with the process's hash seed
     if kind == "refuse" or name == "out-of-scope":
         kind = "refuse"
         if used:  # the request is fine, but the catalogue lacks something it needs
-            shown.discard(rng.choice(used))
+            shown.remove(rng.choice(used))
     pool = [c for c in ALL if c not in used]
     extra = rng.sample(pool, k=min(len(pool), rng.randint(0, 12), rng.randint(0, 12)))  # mostly short
     if not shown and not extra:
@@ -109,17 +112,29 @@ def _description(rng: random.Random, capability: str) -> str:
     return "" if rng.random() < P_NO_DESCRIPTION else rng.choice(ALL[capability].descriptions)
 
 
-def generate(split: Split, count: int, seed: int) -> list[PlanningExample]:
+def generate(split: Split, count: int, seed: int,
+             advance: Callable[[], None] | None = None) -> list[PlanningExample]:
+    """`count` examples of `split`, the same for the same seed; `advance` is called after each."""
     rng = random.Random(f"{seed}-{split}")
-    return [make_example(rng, split, i) for i in range(count)]
+    examples = []
+    for i in range(count):
+        examples.append(make_example(rng, split, i))
+        if advance:
+            advance()
+    return examples
 
 
 def write_dataset(out: Path, *, train: int, heldout: int, seed: int) -> dict[str, Any]:
-    """Write both splits and return their statistics (also written to stats.json)."""
+    """Write both splits and return their statistics (also written to stats.json), with a progress bar."""
     out.mkdir(parents=True, exist_ok=True)
     stats: dict[str, Any] = {"seed": seed}
-    for split, count in (("train", train), ("heldout", heldout)):
-        examples = generate(split, count, seed)  # type: ignore[arg-type]
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks = {split: bar.add_task(f"planning data: {split}", total=count)
+                 for split, count in (("train", train), ("heldout", heldout))}
+        made = {split: generate(split, count, seed, lambda s=split: bar.advance(tasks[s]))  # type: ignore[misc]
+                for split, count in (("train", train), ("heldout", heldout))}
+    for split, examples in made.items():
         with (out / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
             for ex in examples:
                 fh.write(ex.model_dump_json() + "\n")
