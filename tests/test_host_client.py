@@ -15,7 +15,7 @@ from scripted_openai_server import Reply, ScriptedOpenAIServer, error, plan, slo
 
 import agentos
 from agentos import Expert, ExpertContext, ExpertError, Registry, operation
-from agentos.errors import HostError, HostNotConfiguredError, PlanError, UserError
+from agentos.errors import HostError, HostNotConfiguredError, PlanDeclinedError, PlanError, UserError
 from agentos.events import NodeReplanned, RunPlanned
 from agentos.graph import TaskGraph
 from agentos.host_agent import HostAgent, extract_nodes, host_from_settings
@@ -444,3 +444,48 @@ def test_a_run_interrupted_while_the_host_plans_is_journaled_as_cancelled(server
     assert journal.run().status == "cancelled"
     assert [e["kind"] for e in journal.events()] == ["run.planning", "run.finished"]
     journal.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# the compact prompt and answers other than a plan
+
+
+def test_compact_prompt_is_one_user_message_with_catalogue_lines_inputs_and_request(
+        server: ScriptedOpenAIServer, task_file: Path) -> None:
+    server.add(plan(GOOD_PLAN))
+    agent = HostAgent(host_for(server), text_registry(), prompt="compact")
+    nodes = plan_with(server, task_file, agent)
+    assert [n.id for n in nodes] == ["load", "summary", "keywords", "report"]
+    (req,) = server.chat_requests
+    (message,) = req.messages
+    lines = message["content"].splitlines()
+    assert message["role"] == "user" and lines[0] == "catalogue:"
+    assert any(line.startswith("text.summarize(text, max_sentences?) -> summary, sentences, method") for line in lines)
+    assert lines[-2:] == ["inputs: notes=notes/",
+                          "request: Summarise the notes in three sentences and list their keywords in a Markdown "
+                          "report."]
+    assert req.body["response_format"]["json_schema"]["name"] == "task_graph"
+    assert not agent.can_replan  # small planners plan; they are not trained to repair a graph
+
+
+def test_a_compact_retry_asks_the_same_question_sampled_instead_of_a_repair_turn(
+        server: ScriptedOpenAIServer, task_file: Path) -> None:
+    bad = json.loads(json.dumps(GOOD_PLAN))
+    bad["nodes"][1]["inputs"] = {"max_sentences": 3}  # no `text`
+    server.add(plan(bad), plan(GOOD_PLAN))
+    nodes = plan_with(server, task_file, HostAgent(host_for(server), text_registry(), prompt="compact"))
+    assert len(nodes) == 4
+    first, second = server.chat_requests
+    assert second.messages == first.messages and len(second.messages) == 1
+    assert first.body["temperature"] == 0.0 and second.body["temperature"] == 0.8
+
+
+@pytest.mark.parametrize("kind, words", [("refuse", "no capability in the catalogue can do this"),
+                                         ("clarify", "which documents should I use?")])
+def test_a_refusal_or_question_ends_planning_with_the_hosts_words(server: ScriptedOpenAIServer, task_file: Path,
+                                                                  kind: str, words: str) -> None:
+    server.add(text(json.dumps({kind: words})))
+    with pytest.raises(PlanDeclinedError) as exc:
+        agentos.run(task_file, output=task_file.parent / "runs", registry=text_registry(), host=host_for(server))
+    assert exc.value.kind == kind and exc.value.reason == words and words in str(exc.value)
+    assert len(server.chat_requests) == 1  # a decision is not re-asked
