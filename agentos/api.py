@@ -138,6 +138,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     """
     registry = registry or Registry.discover()
     sinks = [on_event] if on_event else []
+    own_host = host is None  # a host made here from the task's settings is closed here
     if resume:
         opened = _open_resumed(resume, output)
         host = host if host is not None else _host(opened.spec)
@@ -196,6 +197,8 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     finally:
         if stream is not None:
             await stream.aclose()
+        if own_host and (close := getattr(host, "close", None)) is not None:
+            close()
         journal.close()
         opened.lock.release()
 

@@ -117,8 +117,8 @@ def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]
         required: set[str] | None = None
         for name in caps[cap]:
             schema = registry.operation(name, cap).input_model.model_json_schema()
-            for field_name in schema.get("properties", {}):
-                fields.setdefault(field_name, {})
+            for field_name, prop in schema.get("properties", {}).items():
+                fields.setdefault(field_name, _value_schema(prop))
             req = set(schema.get("required", []))
             required = req if required is None else required & req
         inputs: dict[str, Any] = {"type": "object", "properties": fields, "additionalProperties": False}
@@ -139,6 +139,25 @@ def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]
                  "required": [key],
                  "additionalProperties": False} for key in DECISIONS]
     return {"anyOf": [plan, *declines]}
+
+
+_REFERENCE = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+\}$"}
+_SIMPLE_KEYS = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                "maxLength", "minItems", "maxItems", "items")
+
+
+def _value_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """What an input field may hold in a plan: a value of its simple JSON type, or one `${...}` reference.
+
+    Strings take references inside text anyway; fields of richer types (models, unions) stay free here
+    and are checked by the validator afterwards.
+    """
+    kind = prop.get("type")
+    items = prop.get("items", {})
+    if not isinstance(kind, str) or "$ref" in json.dumps(items) or "anyOf" in items:
+        return {}
+    simple = {k: v for k, v in prop.items() if k in _SIMPLE_KEYS}
+    return simple if kind == "string" else {"anyOf": [simple, _REFERENCE]}
 
 
 def catalogue(registry: Registry) -> list[dict[str, Any]]:

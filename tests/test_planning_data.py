@@ -149,3 +149,15 @@ def test_plan_schema_narrows_each_node_to_one_capability_and_its_fields() -> Non
     assert list(inputs["properties"]) == ["audio", "speakers"] and inputs["required"] == ["audio"]
     assert inputs["additionalProperties"] is False
     assert "anyOf" not in plan_schema(registry, decisions=False)
+
+
+def test_plan_schema_lets_typed_fields_hold_their_type_or_one_reference() -> None:
+    from experts.text import EXPERTS
+
+    variants = plan_schema(Registry(EXPERTS))["anyOf"][0]["properties"]["nodes"]["items"]["anyOf"]
+    fields = {v["properties"]["capability"]["const"]: v["properties"]["inputs"]["properties"] for v in variants}
+    top_k = fields["text.keywords"]["top_k"]["anyOf"]
+    assert top_k[0] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert top_k[1]["pattern"].startswith("^\\$\\{")
+    assert fields["text.load"]["path"] == {"type": "string"}  # text holds references anyway
+    assert fields["text.keywords"]["documents"] == {}  # a list of models: left to the validator
