@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -101,14 +101,17 @@ def _local_host(s: HostSettings, env: Mapping[str, str]) -> HostModel | None:
 # what the host is shown
 
 
-def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]:
+def plan_schema(registry: Registry, *, decisions: bool = True,
+                inputs: Collection[str] | None = None) -> dict[str, Any]:
     """JSON Schema of a host's answer: a plan whose nodes each match one capability of the registry.
 
     Every node is one `anyOf` branch per capability, with that capability's input field names (values
     are free, since a value may be a `${...}` reference) and its experts, so constrained decoding can
-    only write capabilities and fields that exist. With `decisions`, the host may instead answer
+    only write capabilities and fields that exist. With `inputs` (the task's input names), every
+    `${inputs.NAME}` a value may hold names one of them. With `decisions`, the host may instead answer
     `{"refuse": why}` or `{"clarify": question}` (see `PlanDeclinedError`).
     """
+    refs = _ReferencePatterns(inputs)
     base = _strip_titles(NodeSpec.model_json_schema())["properties"]
     caps = registry.capabilities()
     variants = []
@@ -118,7 +121,7 @@ def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]
         for name in caps[cap]:
             schema = registry.operation(name, cap).input_model.model_json_schema()
             for field_name, prop in schema.get("properties", {}).items():
-                fields.setdefault(field_name, _value_schema(prop))
+                fields.setdefault(field_name, refs.value_schema(prop))
             req = set(schema.get("required", []))
             required = req if required is None else required & req
         inputs: dict[str, Any] = {"type": "object", "properties": fields, "additionalProperties": False}
@@ -141,23 +144,61 @@ def plan_schema(registry: Registry, *, decisions: bool = True) -> dict[str, Any]
     return {"anyOf": [plan, *declines]}
 
 
-_REFERENCE = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+\}$"}
+_FIELD = r"(?:\.[A-Za-z0-9_-]+)"
 _SIMPLE_KEYS = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
                 "maxLength", "minItems", "maxItems", "items")
 
 
-def _value_schema(prop: dict[str, Any]) -> dict[str, Any]:
-    """What an input field may hold in a plan: a value of its simple JSON type, or one `${...}` reference.
+def _not_word(word: str) -> str:
+    """A regex for node ids (`[A-Za-z_][A-Za-z0-9_-]*`) other than the lowercase `word`, with no lookahead
+    (llguidance's regexes have none): differ at some letter, stop early, or go on after it."""
+    rest = "[A-Za-z0-9_-]"
+    alts = [f"[{_letters_without(word[0])}_]{rest}*"]
+    for k in range(1, len(word)):
+        alts.append(f"{word[:k]}(?:[{_letters_without(word[k])}0-9_-]{rest}*)?")
+    alts.append(f"{word}{rest}+")
+    return "(?:" + "|".join(alts) + ")"
 
-    Strings take references inside text anyway; fields of richer types (models, unions) stay free here
-    and are checked by the validator afterwards.
-    """
-    kind = prop.get("type")
-    items = prop.get("items", {})
-    if not isinstance(kind, str) or "$ref" in json.dumps(items) or "anyOf" in items:
-        return {}
-    simple = {k: v for k, v in prop.items() if k in _SIMPLE_KEYS}
-    return simple if kind == "string" else {"anyOf": [simple, _REFERENCE]}
+
+def _letters_without(ch: str) -> str:
+    """A character-class body: every ASCII letter except the lowercase `ch`."""
+    low = "".join(f"{a}-{b}" if a != b else a for a, b in ((("a", chr(ord(ch) - 1))), (chr(ord(ch) + 1), "z"))
+                  if a <= b)
+    return "A-Z" + low
+
+
+class _ReferencePatterns:
+    """Regexes for `${...}` references a plan may write: task inputs by their real names, node outputs."""
+
+    def __init__(self, inputs: Collection[str] | None) -> None:
+        node = _not_word("inputs") if inputs is not None else "[A-Za-z_][A-Za-z0-9_-]*"
+        options = [f"{node}{_FIELD}+"]
+        if inputs:
+            names = "|".join(re.escape(n) for n in sorted(inputs, key=len, reverse=True))
+            options.append(f"inputs\\.(?:{names}){_FIELD}*")
+        self.reference = r"\$\{(?:" + "|".join(options) + r")\}"
+        self.constrained = inputs is not None
+        self.text = rf"^(?:[^$]|\$[^{{]|{self.reference})*\$?$"  # text whose every `${` starts a reference
+
+    def value_schema(self, prop: dict[str, Any]) -> dict[str, Any]:
+        """What an input field may hold: a value of its simple JSON type, or one reference.
+
+        Text may hold references anywhere (each one checked when inputs are known); fields of richer
+        types (models, unions) stay free here and are checked by the validator afterwards.
+        """
+        kind = prop.get("type")
+        items = prop.get("items", {})
+        if not isinstance(kind, str) or "$ref" in json.dumps(items) or "anyOf" in items:
+            if not self.constrained:
+                return {}
+            return {"anyOf": [{"type": "string", "pattern": self.text},
+                              {"type": ["number", "boolean", "null", "array", "object"]}]}
+        simple = {k: v for k, v in prop.items() if k in _SIMPLE_KEYS}
+        if kind == "string":
+            if self.constrained:
+                simple["pattern"] = self.text
+            return simple
+        return {"anyOf": [simple, {"type": "string", "pattern": f"^{self.reference}$"}]}
 
 
 def catalogue(registry: Registry) -> list[dict[str, Any]]:
@@ -256,12 +297,14 @@ class HostAgent:
         if prompt == "auto":
             prompt = "compact" if getattr(host, "prompt_format", None) == FORMAT_NAME else "full"
         self.prompt: PromptStyle = prompt
+        self._task_inputs: list[str] | None = None  # the task being planned: its input names bound references
 
     async def plan(self, spec: TaskSpec) -> list[NodeSpec]:
         """A validated graph for `spec.goal` (the nodes of a spec that passed `parse_task`).
 
         Raises `PlanDeclinedError` when the host answers that it cannot or should not plan the goal.
         """
+        self._task_inputs = list(spec.inputs)
         return await self._negotiate(self.plan_messages(spec), "plan", lambda nodes: self._check_plan(spec, nodes))
 
     def plan_messages(self, spec: TaskSpec) -> list[dict[str, Any]]:
@@ -275,6 +318,7 @@ class HostAgent:
 
     async def first_answer(self, spec: TaskSpec) -> str:
         """The host's first reply to the plan request, unvalidated: benchmarks score it before any repair."""
+        self._task_inputs = list(spec.inputs)
         raw, _ = await self._ask(self.plan_messages(spec))
         return raw
 
@@ -292,6 +336,7 @@ class HostAgent:
 
     async def replan(self, spec: TaskSpec, graph: TaskGraph, node_id: str, error: str) -> list[NodeSpec]:
         """A replacement fragment for failed node `node_id`: one node keeps that id, new ones may precede it."""
+        self._task_inputs = list(spec.inputs)
         failed = graph.spec(node_id)
         done = sorted(nx.ancestors(graph.g, node_id))
         reads = _fields_read_from(node_id, graph, spec)
@@ -338,6 +383,7 @@ class HostAgent:
         if not self.streams():
             yield await self.plan(spec)
             return
+        self._task_inputs = list(spec.inputs)
         messages = self.plan_messages(spec)
         partial = spec.model_copy(update={"checks": []})
         scanner = NodeScanner()
@@ -390,7 +436,7 @@ class HostAgent:
         host = cast("StreamingHostModel", self.host)
         started = False
         try:
-            async with contextlib.aclosing(host.chat_stream(messages, json_schema=plan_schema(self.registry),
+            async with contextlib.aclosing(host.chat_stream(messages, json_schema=self._schema(),
                                                             schema_name="task_graph")) as deltas:
                 async for delta in deltas:
                     started = True
@@ -433,12 +479,15 @@ class HostAgent:
             report += [f"  - {p}" for p in problems]
         raise PlanError("\n".join(report))
 
+    def _schema(self, decisions: bool = True) -> dict[str, Any]:
+        return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs)
+
     async def _ask(self, messages: list[dict[str, Any]],
                    temperature: float | None = None) -> tuple[str, str | None]:
         """The reply's JSON text, by the first mode this server supports (then remembered)."""
         from host_model import HostModelError, UnsupportedFeatureError
 
-        schema = plan_schema(self.registry)
+        schema = self._schema()
         while True:
             try:
                 if self.mode == "json_schema":
@@ -448,7 +497,7 @@ class HostAgent:
                 if self.mode == "tools":  # function parameters must be an object: plans only
                     tool = {"type": "function", "function": {
                         "name": TOOL_NAME, "description": "Submit the task graph.",
-                        "parameters": plan_schema(self.registry, decisions=False)}}
+                        "parameters": self._schema(decisions=False)}}
                     reply = await self.host.chat(messages, tools=[tool], tool_choice=TOOL_NAME,
                                                  temperature=temperature)
                     call = next((c for c in reply.tool_calls if c.name == TOOL_NAME), None)
