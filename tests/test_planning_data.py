@@ -161,3 +161,21 @@ def test_plan_schema_lets_typed_fields_hold_their_type_or_one_reference() -> Non
     assert top_k[1]["pattern"].startswith("^\\$\\{")
     assert fields["text.load"]["path"] == {"type": "string"}  # text holds references anyway
     assert fields["text.keywords"]["documents"] == {}  # a list of models: left to the validator
+
+
+def test_plan_schema_binds_input_references_to_the_tasks_own_inputs() -> None:
+    import re
+
+    registry = registry_from_entries([parse_line("voice.transcribe(audio) -> text"),
+                                      parse_line("text.summarize(text) -> summary")])
+    schema = plan_schema(registry, inputs=["meeting"])
+    variants = schema["anyOf"][0]["properties"]["nodes"]["items"]["anyOf"]
+    audio = next(v for v in variants if v["properties"]["capability"]["const"] == "voice.transcribe")
+    text_pattern = audio["properties"]["inputs"]["properties"]["audio"]["anyOf"][0]["pattern"]
+    assert re.match(text_pattern, "${inputs.meeting}") and re.match(text_pattern, "standup.wav")
+    assert re.match(text_pattern, "notes: ${load.text} and ${inputs.meeting}")
+    assert not re.match(text_pattern, "${inputs.recording}")  # no such task input
+    assert not re.match(text_pattern, "see ${inputs.recording} here")
+    no_inputs = plan_schema(registry, inputs=[])["anyOf"][0]["properties"]["nodes"]["items"]["anyOf"]
+    pattern = no_inputs[0]["properties"]["inputs"]["properties"]["text"]["anyOf"][0]["pattern"]
+    assert not re.match(pattern, "${inputs.meeting}") and re.match(pattern, "${load.text}")
