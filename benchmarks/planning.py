@@ -180,7 +180,7 @@ async def latency(host: LocalHost, examples: list[PlanningExample]) -> dict[str,
 
 
 def _schema(registry: Registry) -> dict[str, Any]:
-    from agentos.host_agent import plan_schema
+    from agentos.planning.schema import plan_schema
 
     return plan_schema(registry)
 

@@ -26,10 +26,11 @@ from agentos import Registry
 from agentos.cli_view import LiveProgress
 from agentos.errors import HostError, PlanDeclinedError, PlanError
 from agentos.graph import TaskGraph
-from agentos.host_agent import TOOL_NAME, HostAgent, plan_schema
+from agentos.host_agent import TOOL_NAME, HostAgent
 from agentos.journal import Journal
 from agentos.local_host import LocalHost
 from agentos.plan_stream import NodeScanner
+from agentos.planning.schema import plan_schema
 from agentos.result import RunResult
 from agentos.taskspec import NodeSpec, TaskSpec, parse_task
 from host_model import ChatReply, OpenAICompatibleHost

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from agentos.errors import UserError
-from agentos.host_agent import plan_schema
 from agentos.planning.cards import ALL
 from agentos.planning.catalogue import load_catalogue, parse_line, registry_from_entries
 from agentos.planning.data import generate, make_example, write_dataset
 from agentos.planning.format import CatalogueEntry, dump_plan, entries_from_registry, render_prompt, show_value
 from agentos.planning.intents import INTENTS, Ctx
+from agentos.planning.schema import plan_schema
 from agentos.registry import Registry
 from agentos.taskspec import parse_task
 
