@@ -118,6 +118,11 @@ def result_table(result: RunResult) -> Table:
 
 
 def print_summary(console: Console, result: RunResult, tracebacks: bool = False) -> None:
+    if result.planned_by:
+        took = f" in {result.planning_s:.2f}s" if result.planning_s is not None else ""
+        first = (f", first node started at {result.first_node_started_s:.2f}s"
+                 if result.first_node_started_s is not None else "")
+        console.print(f"planned by {result.planned_by}{took}{first}", highlight=False)
     console.print(result_table(result))
     for n in result.nodes.values():
         if n.status == "failed" and n.error:

@@ -229,3 +229,19 @@ def test_a_runs_folder_that_cannot_be_made_is_a_user_error(tmp_path):
     blocker.write_text("a file where the runs folder should be")
     code, _, err = agentos("run", str(QUICKSTART), "-o", str(blocker))
     assert code == 2 and "cannot create the run folder" in err and "Traceback" not in err
+
+
+def test_the_run_summary_says_which_host_planned_it_and_when_the_first_node_started() -> None:
+    from rich.console import Console
+
+    from agentos.cli_view import print_summary
+    from agentos.result import RunResult
+
+    console = Console(record=True, width=120)
+    result = RunResult(run_id="r1", status="succeeded", task_file=None, run_dir="/tmp/r1", started_at=0.0, nodes={},
+                       planned_by="local:step3p5-mini", planning_s=3.2, first_node_started_s=0.83)
+    print_summary(console, result)
+    assert "planned by local:step3p5-mini in 3.20s, first node started at 0.83s" in console.export_text()
+    console = Console(record=True, width=120)
+    print_summary(console, result.model_copy(update={"planned_by": None}))
+    assert "planned by" not in console.export_text()  # a hand-written graph says nothing about planning
