@@ -38,13 +38,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from agentos.errors import AgentOSError, PlanDeclinedError, PlanError
+from agentos.errors import AgentOSError, PlanDeclinedError, PlanError, TaskFileError
 from agentos.host_agent import HostAgent, _Rejected, extract_nodes
 from agentos.local_host import LocalHost, bundled_model_dir
 from agentos.planning.baseline import RulePlanner
 from agentos.planning.catalogue import registry_from_entries
 from agentos.planning.data import PlanningExample, generate
+from agentos.planning.format import entries_from_registry, render_prompt
 from agentos.planning.metrics import PlanMetrics, PlanScore, aggregate, score_plan
+from agentos.planning.schema import plan_schema
 from agentos.registry import Registry
 from agentos.taskspec import TaskSpec, parse_task
 
@@ -136,25 +138,24 @@ def score_baseline(examples: list[PlanningExample]) -> Row:
     started = time.perf_counter()
     scores = []
     for ex in examples:
-        registry, spec = _task(ex)
+        registry = registry_from_entries(ex.catalogue)
         answer = planner.plan(ex.request, ex.catalogue, ex.inputs)
         score = score_plan(ex.answer, answer, intent=ex.intent, lang=ex.lang)
-        if "nodes" in answer:
-            agent = HostAgent(_NoHost(), registry, prompt="compact")
-            score.valid = is_valid(agent, spec, json.dumps(answer), answer)
-        else:
-            score.valid = True
+        score.valid = True
+        if "nodes" in answer:  # the same validator a host's plan meets
+            try:
+                parse_task({"goal": ex.request, "inputs": ex.inputs, "graph": answer["nodes"]}, registry, base_dir=ROOT)
+            except TaskFileError:
+                score.valid = False
         scores.append(score)
     return Row("keyword/rule baseline", aggregate(scores), time.perf_counter() - started)
 
 
-class _NoHost:
-    """The validator needs an agent, not a model: the baseline never asks one."""
-
-    name = "none"
-
-    async def chat(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("the baseline does not call a host")
+def compact_messages(ex: PlanningExample) -> tuple[Registry, TaskSpec, list[dict[str, Any]]]:
+    """An example as the planner asks it: its registry, its task, and the compact planning request."""
+    registry, spec = _task(ex)
+    return registry, spec, [{"role": "user", "content": render_prompt(ex.request, entries_from_registry(registry),
+                                                                      spec.inputs)}]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -165,24 +166,16 @@ async def latency(host: LocalHost, examples: list[PlanningExample]) -> dict[str,
     """Seconds per request, one at a time (constrained, compact prompt), after one warm-up request."""
     times, tokens = [], []
     for k, ex in enumerate(examples):
-        registry, spec = _task(ex)
-        agent = HostAgent(host, registry, prompt="compact")
+        registry, spec, messages = compact_messages(ex)
         t0 = time.perf_counter()
-        reply = await (await asyncio.to_thread(host.engine)).chat(agent.plan_messages(spec),
-                                                                  json_schema=_schema(registry),
-                                                                  schema_name="task_graph")
+        reply = await host.chat(messages, json_schema=plan_schema(registry, inputs=list(spec.inputs)),
+                                schema_name="task_graph")
         if k:
             times.append(time.perf_counter() - t0)
             tokens.append(reply.usage.get("completion_tokens", 0))
     return {"requests": len(times), "p50_s": statistics.median(times),
             "p90_s": statistics.quantiles(times, n=10)[-1] if len(times) >= 10 else max(times),
             "mean_completion_tokens": statistics.mean(tokens)}
-
-
-def _schema(registry: Registry) -> dict[str, Any]:
-    from agentos.planning.schema import plan_schema
-
-    return plan_schema(registry)
 
 
 def mtp(model_dir: Path, examples: list[PlanningExample]) -> list[dict[str, Any]]:
@@ -196,8 +189,8 @@ def mtp(model_dir: Path, examples: list[PlanningExample]) -> list[dict[str, Any]
 
     tokenizer = Tokenizer.from_dir(model_dir)
     model = load_model(model_dir, dtype=torch.float32)
-    prompts = [tokenizer.encode_chat(HostAgent(_NoHost(), _task(ex)[0], prompt="compact").plan_messages(_task(ex)[1]),
-                                     add_generation_prompt=True, enable_thinking=False) for ex in examples]
+    prompts = [tokenizer.encode_chat(compact_messages(ex)[2], add_generation_prompt=True, enable_thinking=False)
+               for ex in examples]
     params = SamplingParams(max_tokens=256)
     rows, reference = [], None
     for drafts in range(min(model.config.num_nextn_predict_layers, 2) + 1):
