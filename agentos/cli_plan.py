@@ -6,13 +6,14 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, cast, get_args
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from agentos.errors import HostNotConfiguredError, PlanDeclinedError, UserError
+from agentos.host_agent import PromptStyle
 
 err = Console(stderr=True)
 out = Console()
@@ -41,7 +42,7 @@ def plan_command(
     from agentos.registry import Registry
     from agentos.taskspec import HostSettings, parse_task
 
-    if prompt not in ("auto", "full", "compact"):
+    if prompt not in get_args(PromptStyle):
         raise UserError(f"--prompt must be auto, full or compact, not {prompt!r}")
     registry = registry_from_entries(load_catalogue(catalogue)) if catalogue else Registry.discover()
     if not len(registry):
@@ -52,7 +53,7 @@ def plan_command(
     if host is None:
         raise HostNotConfiguredError("no host model to plan with: set AGENTOS_HOST_URL and AGENTOS_HOST_MODEL, "
                                      "or pass --model-dir, or install the bundled step3p5-mini")
-    agent = HostAgent(host, registry, prompt=_style(prompt))
+    agent = HostAgent(host, registry, prompt=cast(PromptStyle, prompt))
     try:
         with err.status(f"planning with {host.name} ...", spinner="dots"):
             nodes = asyncio.run(agent.plan(spec))
@@ -88,7 +89,3 @@ def _inputs(pairs: list[str]) -> dict[str, Any]:
             raise UserError(f"--input {pair!r}: expected NAME=VALUE")
         values[name.strip()] = value
     return values
-
-
-def _style(prompt: str) -> Literal["auto", "full", "compact"]:
-    return "full" if prompt == "full" else "compact" if prompt == "compact" else "auto"

@@ -58,7 +58,6 @@ class LocalHost:
                             f"{', '.join(missing) or 'the folder itself'}; it needs config.json, safetensors "
                             "weights, tokenizer.json and tokenizer_config.json)")
         self.card = read_planner_card(folder)
-        self.prompt_format = self.card.format if self.card else None
         self.temperature = temperature
         self.max_tokens = max_tokens or (self.card.max_new_tokens if self.card else None)
         self.name = f"local:{folder.name}"
@@ -67,6 +66,11 @@ class LocalHost:
 
     def __repr__(self) -> str:
         return f"<LocalHost {self.folder}>"
+
+    @property
+    def prompt_format(self) -> str | None:
+        """The planning prompt the model was trained on (its card), which `HostAgent(prompt="auto")` reads."""
+        return self.card.format if self.card else None
 
     def engine(self) -> EngineHost:
         """The loaded engine (loading it now if this is the first call); blocking, so call it in a thread."""

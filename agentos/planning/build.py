@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -57,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default all cores; 1 is steadier on a machine doing other work)")
     args = parser.parse_args(argv)
-    if args.work.exists() and (args.work / "data").exists():
-        shutil.rmtree(args.work / "data")
     summary = build(args.out, work=args.work, minutes=args.minutes, seed=args.seed, train_examples=args.train_examples,
                     heldout=args.heldout, max_steps=args.max_steps, preset=args.preset, threads=args.threads)
     print(f"step3p5-mini written to {args.out}: {summary.get('steps')} steps, final loss "

@@ -47,7 +47,7 @@ class Ctx:
 
     def file(self, kind: str) -> tuple[str, str]:
         """(text in the request, value in the plan) for a file, folder or URL the task works on."""
-        if self.clarify and self.missing is None:
+        if self.clarify and self.missing in (None, kind):  # every slot of the missing kind stays unnamed
             self.missing = kind
             return self.rng.choice(GENERIC[kind][self.lang]), ""
         value = self.pick(kind)
