@@ -24,6 +24,7 @@ from agentos.errors import HostError, PlanDeclinedError, PlanError, Problem, Tas
 from agentos.plan_stream import NodeScanner
 from agentos.planning.format import FORMAT_NAME, entries_from_registry
 from agentos.planning.format import render_prompt as planning_request
+from agentos.planning.guard import PlanGuard
 from agentos.planning.schema import DECISIONS, plan_schema, strip_titles
 from agentos.references import iter_references, parse_reference
 from agentos.registry import Registry
@@ -337,7 +338,8 @@ class HostAgent:
         started = False
         try:
             async with contextlib.aclosing(host.chat_stream(messages, json_schema=self._schema(),
-                                                            schema_name="task_graph")) as deltas:
+                                                            schema_name="task_graph",
+                                                            text_guard=self._guard())) as deltas:
                 async for delta in deltas:
                     started = True
                     yield delta
@@ -382,6 +384,10 @@ class HostAgent:
     def _schema(self, decisions: bool = True) -> dict[str, Any]:
         return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs)
 
+    def _guard(self) -> PlanGuard:
+        """A fresh check of the plan's references and ids, for a host that decodes here."""
+        return PlanGuard.for_registry(self.registry, self._task_inputs or [])
+
     async def _ask(self, messages: list[dict[str, Any]],
                    temperature: float | None = None) -> tuple[str, str | None]:
         """The reply's JSON text, by the first mode this server supports (then remembered)."""
@@ -392,7 +398,7 @@ class HostAgent:
             try:
                 if self.mode == "json_schema":
                     reply = await self.host.chat(messages, json_schema=schema, schema_name="task_graph",
-                                                 temperature=temperature)
+                                                 temperature=temperature, text_guard=self._guard())
                     return reply.text, reply.finish_reason
                 if self.mode == "tools":  # function parameters must be an object: plans only
                     tool = {"type": "function", "function": {

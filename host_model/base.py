@@ -8,9 +8,12 @@ never touch a backend's own response types.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from host_model.text_guard import TextGuard
 
 # "auto" | "none" | "required" | the name of one tool to force | OpenAI's dict form, passed through
 ToolChoice = str | dict[str, Any] | None
@@ -44,12 +47,14 @@ class HostModel(Protocol):
     async def chat(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                    schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
                    tool_choice: ToolChoice = None, temperature: float | None = None,
-                   max_tokens: int | None = None) -> ChatReply:
+                   max_tokens: int | None = None, text_guard: TextGuard | None = None) -> ChatReply:
         """One chat completion.
 
         `json_schema` asks for a reply whose text is JSON matching it (constrained decoding);
         `tools` are OpenAI function tools and `tool_choice` may name one to force. A backend that
-        cannot honour either raises `UnsupportedFeatureError` naming which.
+        cannot honour either raises `UnsupportedFeatureError` naming which. `text_guard` adds a rule
+        on the reply's text to the constraint (`host_model.text_guard`): a backend that decodes in
+        this process applies it, others ignore it (it is Python, it cannot cross HTTP).
         """
         ...
 
@@ -61,7 +66,8 @@ class StreamingHostModel(HostModel, Protocol):
 
     def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                     schema_name: str = "output", temperature: float | None = None,
-                    max_tokens: int | None = None) -> AsyncIterator[str]:
+                    max_tokens: int | None = None, text_guard: TextGuard | None = None,
+                    ) -> AsyncIterator[str]:
         """The reply text in pieces as they are generated; joined, they are `chat(...).text` for the same request.
 
         Same options and errors as `chat` (without tools); an error can also come mid-stream.

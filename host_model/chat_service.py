@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # torch-using modules: imported for real only where a model r
     from host_model.checkpoint import Progress
     from host_model.engine import AsyncEngine, EngineSettings, TokenConstraint, Update
     from host_model.sampling import SamplingParams, TokenLogprob
+    from host_model.text_guard import TextGuard
     from host_model.tokenizer import IncrementalDecoder, Tokenizer
 
 # ---- the service ---------------------------------------------------------------------------------
@@ -108,16 +109,19 @@ class ChatService:
 
     # ---- preparing ------------------------------------------------------------------------------
 
-    async def prepare(self, request: ChatCompletionRequest) -> PreparedChat:
+    async def prepare(self, request: ChatCompletionRequest, *, text_guard: TextGuard | None = None) -> PreparedChat:
         """Check the request against this model and build the engine input (off the event loop:
-        rendering, tokenising and compiling a schema can take a while on a large vocabulary)."""
+        rendering, tokenising and compiling a schema can take a while on a large vocabulary).
+
+        `text_guard` (in-process callers only: it is Python, not JSON) adds a rule on the reply's text
+        to the grammar of a constrained request (`host_model.text_guard`)."""
         if request.model != self.model_name:
             raise RequestError(f"model {request.model!r} does not exist here; this server serves "
                                f"{self.model_name!r} (see GET /v1/models)", param="model", status=404,
                                code="model_not_found")
-        return await asyncio.to_thread(self._prepare, request)
+        return await asyncio.to_thread(self._prepare, request, text_guard)
 
-    def _prepare(self, request: ChatCompletionRequest) -> PreparedChat:
+    def _prepare(self, request: ChatCompletionRequest, text_guard: TextGuard | None = None) -> PreparedChat:
         from host_model.sampling import SamplingParams
 
         mode, forced = self._mode(request)
@@ -148,7 +152,7 @@ class ChatService:
             top_p=request.top_p or 1.0, top_k=request.top_k or 0, seed=request.seed, stop=request.stop_list,
             logprobs=request.logprobs, top_logprobs=request.top_logprobs or 0)
         return PreparedChat(request=request, prompt=prompt, prompt_ids=prompt_ids, params=params,
-                            constraint=self._constraint(request, mode, forced), mode=mode,
+                            constraint=self._constraint(request, mode, forced, text_guard), mode=mode,
                             tools=tools if mode == "free" else None, forced_tool=forced,
                             starts_in_reasoning=mode == "free" and prompt_ends_in_reasoning(prompt))
 
@@ -171,7 +175,8 @@ class ChatService:
             return ("tool", names[0]) if len(names) == 1 else ("tool_required", None)
         return ("json" if fmt != "text" else "free"), None
 
-    def _constraint(self, request: ChatCompletionRequest, mode: Mode, forced: str | None) -> TokenConstraint | None:
+    def _constraint(self, request: ChatCompletionRequest, mode: Mode, forced: str | None,
+                    text_guard: TextGuard | None = None) -> TokenConstraint | None:
         from host_model.constrained import json_schema_constraint
 
         tools = {t.function.name: t.function.parameters or {"type": "object"} for t in request.tools or []}
@@ -191,11 +196,19 @@ class ChatService:
                                 for name, params in tools.items()]}
             param = "tools"
         try:
-            return json_schema_constraint(schema, self.tokenizer.backend, eos_token_ids=self.tokenizer.eos_token_ids,
-                                          vocab_size=self.engine.engine.config.vocab_size,
-                                          max_whitespace_run=self.settings.json_whitespace)
+            constraint = json_schema_constraint(schema, self.tokenizer.backend,
+                                                eos_token_ids=self.tokenizer.eos_token_ids,
+                                                vocab_size=self.engine.engine.config.vocab_size,
+                                                max_whitespace_run=self.settings.json_whitespace)
         except ConstraintError as exc:
             raise RequestError(f"{param}: {exc}", param=param) from None
+        if text_guard is not None:
+            from host_model.constrained import token_texts
+            from host_model.text_guard import GuardedConstraint
+
+            texts = token_texts(self.tokenizer.backend, eos_token_ids=self.tokenizer.eos_token_ids)
+            return GuardedConstraint(constraint, text_guard, texts)
+        return constraint
 
     # ---- generating -----------------------------------------------------------------------------
 

@@ -126,6 +126,14 @@ class _LoadedTokenizer:
     vocab_size: int
     source: object
     serial: int = field(default_factory=lambda: next(_serials))  # keys the grammar cache; never reused
+    _texts: list[str] = field(default_factory=list, compare=False)  # filled by texts()
+
+    def texts(self) -> list[str]:
+        """Each token's text (bytes decoded, a split UTF-8 character as U+FFFD), computed once."""
+        if not self._texts:
+            self._texts[:] = [self.ll.decode_bytes([i]).decode("utf-8", errors="replace")
+                              for i in range(self.vocab_size)]
+        return self._texts
 
 
 _tokenizers: _LRU[tuple[Any, ...], _LoadedTokenizer] = _LRU(_CACHE_SIZE_TOKENIZERS)
@@ -264,6 +272,11 @@ def json_schema_constraint(
     tok = _tokenizer(tokenizer_json, eos_token_ids)
     _check_vocab_size(vocab_size, eos_token_ids)
     return GrammarConstraint(_compiled(tok, _json_grammar(schema, max_whitespace_run), "JSON schema"), tok.vocab_size)
+
+
+def token_texts(tokenizer_json: TokenizerSource, *, eos_token_ids: Sequence[int]) -> list[str]:
+    """The text of every token of a tokenizer, for constraints that look at characters (`text_guard`)."""
+    return _tokenizer(tokenizer_json, eos_token_ids).texts()
 
 
 def grammar_constraint(

@@ -18,6 +18,7 @@ from host_model.openai_api import GenerationError, parse_request
 
 if TYPE_CHECKING:
     from host_model.engine import EngineSettings
+    from host_model.text_guard import TextGuard
 
 
 class EngineHost:
@@ -46,9 +47,9 @@ class EngineHost:
     async def chat(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                    schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
                    tool_choice: ToolChoice = None, temperature: float | None = None,
-                   max_tokens: int | None = None) -> ChatReply:
+                   max_tokens: int | None = None, text_guard: TextGuard | None = None) -> ChatReply:
         body = self._body(messages, json_schema, schema_name, tools, tool_choice, temperature, max_tokens)
-        prepared = await self.service.prepare(parse_request(body))
+        prepared = await self.service.prepare(parse_request(body), text_guard=text_guard)
         try:
             response = await self.service.complete(prepared)
         except GenerationError as exc:
@@ -62,10 +63,11 @@ class EngineHost:
 
     async def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                           schema_name: str = "output", temperature: float | None = None,
-                          max_tokens: int | None = None) -> AsyncIterator[str]:
+                          max_tokens: int | None = None, text_guard: TextGuard | None = None,
+                          ) -> AsyncIterator[str]:
         """The reply's content deltas, from the same `ChatService.stream` that `chat` collects."""
         body = self._body(messages, json_schema, schema_name, None, None, temperature, max_tokens)
-        prepared = await self.service.prepare(parse_request(body))
+        prepared = await self.service.prepare(parse_request(body), text_guard=text_guard)
         async with contextlib.aclosing(self.service.stream(prepared)) as chunks:
             try:
                 async for chunk in chunks:

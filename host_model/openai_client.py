@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import openai
@@ -18,6 +18,9 @@ from openai import AsyncOpenAI
 
 from host_model.base import ChatReply, ToolCall, ToolChoice
 from host_model.errors import Feature, HostModelError, HostTimeoutError, UnsupportedFeatureError
+
+if TYPE_CHECKING:
+    from host_model.text_guard import TextGuard
 
 NO_KEY = "not-needed"  # local servers without --api-key accept any bearer token
 
@@ -71,7 +74,8 @@ class OpenAICompatibleHost:
     async def chat(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                    schema_name: str = "output", tools: list[dict[str, Any]] | None = None,
                    tool_choice: ToolChoice = None, temperature: float | None = None,
-                   max_tokens: int | None = None) -> ChatReply:
+                   max_tokens: int | None = None, text_guard: TextGuard | None = None) -> ChatReply:
+        """See `HostModel.chat`; `text_guard` is ignored (a remote server decodes; the caller checks after)."""
         request, feature = self._request(messages, json_schema, schema_name, tools, tool_choice, temperature,
                                          max_tokens)
         try:
@@ -83,8 +87,10 @@ class OpenAICompatibleHost:
 
     async def chat_stream(self, messages: list[dict[str, Any]], *, json_schema: dict[str, Any] | None = None,
                           schema_name: str = "output", temperature: float | None = None,
-                          max_tokens: int | None = None) -> AsyncIterator[str]:
-        """The reply's text deltas (`stream=True`); `timeout_s` bounds the whole reply, as for `chat`."""
+                          max_tokens: int | None = None, text_guard: TextGuard | None = None,
+                          ) -> AsyncIterator[str]:
+        """The reply's text deltas (`stream=True`); `timeout_s` bounds the whole reply, as for `chat`;
+        `text_guard` is ignored (see `chat`)."""
         request, feature = self._request(messages, json_schema, schema_name, None, None, temperature, max_tokens)
         deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:

@@ -1,0 +1,142 @@
+"""The plan guard: references and ids checked while a plan is decoded, on top of its JSON Schema.
+
+Text-level checks of `PlanGuard`, then the guarded constraint with a real tokenizer and the real
+plan schema: random decoding driven only by the mask must always give a plan the task validator
+accepts (if any allowed token could break a reference, some seed would find it), while the
+schema's grammar alone lets such plans through.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from agentos.errors import TaskFileError
+from agentos.planning.catalogue import registry_from_entries
+from agentos.planning.format import CatalogueEntry
+from agentos.planning.guard import PlanGuard
+from agentos.planning.schema import plan_schema
+from agentos.taskspec import parse_task
+from host_model.constrained import json_schema_constraint, token_texts
+from host_model.testing import make_tiny_model
+from host_model.text_guard import GuardedConstraint
+
+OUTPUTS = {"text.load": ["text", "documents"], "text.summarize": ["summary"]}
+LOAD = '{"id":"load","capability":"text.load","inputs":{"path":"${inputs.docs}"}}'
+
+
+def accepts(text: str) -> bool:
+    return PlanGuard(OUTPUTS, ["docs"]).accepts(text)
+
+
+def test_a_sound_plan_passes_and_its_nodes_are_recorded() -> None:
+    plan = ('{"nodes":[' + LOAD + ',{"id":"s","capability":"text.summarize","inputs":{"text":"see ${load.text} '
+            'and ${load.documents.0}","max_sentences":3},"after":["load"]}]}')
+    guard = PlanGuard(OUTPUTS, ["docs"])
+    guard.feed(plan)
+    assert guard.state.nodes == (("load", "text.load"), ("s", "text.summarize"))
+
+
+@pytest.mark.parametrize(("case", "before", "breaking"), [
+    ("a repeated id", '{"nodes":[' + LOAD + ',{"id":"load', '"'),
+    ("the id `inputs`", '{"nodes":[{"id":"inputs', '"'),
+    ("a node not written yet", '{"nodes":[{"id":"a","capability":"text.load","inputs":{"path":"${', "summary"),
+    ("the node itself", '{"nodes":[{"id":"load","capability":"text.load","inputs":{"path":"${', "load"),
+    ("a field the capability lacks",
+     '{"nodes":[' + LOAD + ',{"id":"s","capability":"text.summarize","inputs":{"text":"${load.', "summary"),
+    ("a task input that does not exist",
+     '{"nodes":[{"id":"a","capability":"text.load","inputs":{"path":"${inputs.', "corpus"),
+    ("an `after` naming no earlier node",
+     '{"nodes":[' + LOAD + ',{"id":"s","capability":"text.summarize","inputs":{"text":"x"},"after":["', "zz"),
+    ("a reference left open", '{"nodes":[{"id":"a","capability":"text.load","inputs":{"path":"${inputs.docs', '"'),
+])
+def test_a_broken_reference_or_id_is_refused_where_it_happens(case: str, before: str, breaking: str) -> None:
+    assert accepts(before), f"{case}: refused too early"
+    assert not accepts(before + breaking), case
+
+
+def test_text_outside_references_and_declines_are_free() -> None:
+    assert accepts('{"refuse":"no ${x} here, nor $ signs"}')
+    assert accepts('{"nodes":[{"id":"a","capability":"text.load","inputs":{"path":"costs in $ and {braces}"}}]}')
+
+
+def test_a_reference_is_checked_as_it_is_written() -> None:
+    guard = PlanGuard(OUTPUTS, ["docs"])
+    assert not guard.checks_every_token()
+    guard.feed('{"nodes":[' + LOAD + ',{"id":"s","capability":"text.summarize","inputs":{"text":"${')
+    assert guard.checks_every_token()
+    assert guard.accepts("lo") and guard.accepts("inp") and guard.accepts("load.te")
+    assert not guard.accepts("x") and not guard.accepts("load.x") and not guard.accepts("s.")
+
+
+# ---- with a real tokenizer and the real plan schema -------------------------------------------------
+
+CATALOGUE = [
+    CatalogueEntry(capability="text.load", inputs=["path"], outputs=["text", "documents"], description="read files"),
+    CatalogueEntry(capability="text.summarize", inputs=["text", "max_sentences?"], outputs=["summary"],
+                   description="summarise"),
+    CatalogueEntry(capability="voice.speak", inputs=["text"], outputs=["audio"], description="speak"),
+]
+INPUTS = {"docs": "notes/"}
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("guard") / "tiny") / "tokenizer.json"
+
+
+def _random_plan(tokenizer_json: Path, seed: int, *, guarded: bool) -> str | None:
+    """Decode with only the mask choosing (random among allowed tokens, leaning towards closing
+    strings and containers so walks end); the text, or None if it did not finish in 600 tokens."""
+    registry = registry_from_entries(CATALOGUE)
+    schema = plan_schema(registry, decisions=False, inputs=list(INPUTS))
+    eos = [0]
+    constraint = json_schema_constraint(schema, tokenizer_json, eos_token_ids=eos, max_whitespace_run=0)
+    texts = token_texts(tokenizer_json, eos_token_ids=eos)
+    if guarded:
+        guard = PlanGuard({e.capability: e.outputs for e in CATALOGUE}, list(INPUTS))
+        constraint = GuardedConstraint(constraint, guard, texts)
+    rng = random.Random(seed)
+    out = []
+    for _ in range(600):
+        if constraint.is_finished():
+            return "".join(out)
+        mask = constraint.allowed_mask(len(texts))
+        allowed = torch.nonzero(mask).flatten().tolist()
+        closing = [t for t in allowed if any(c in texts[t] for c in '"}]$')]
+        token = rng.choice(closing if closing and rng.random() < 0.5 else allowed)
+        constraint.advance(token)
+        out.append(texts[token])
+    return None
+
+
+def _problems(text: str) -> str | None:
+    """What the task validator says about a plan, or None when it accepts it."""
+    try:
+        parse_task({"goal": "g", "inputs": INPUTS, "graph": json.loads(text)["nodes"]},
+                   registry_from_entries(CATALOGUE), base_dir=Path.cwd())
+    except TaskFileError as exc:
+        return str(exc)
+    return None
+
+
+def test_every_guarded_random_plan_passes_the_validator(tokenizer_json: Path) -> None:
+    finished = 0
+    for seed in range(30):
+        text = _random_plan(tokenizer_json, seed, guarded=True)
+        if text is None:
+            continue
+        finished += 1
+        assert _problems(text) is None, f"seed {seed}: {text}"
+    assert finished >= 10
+
+
+def test_the_schema_alone_lets_broken_references_through(tokenizer_json: Path) -> None:
+    """The control: without the guard, the same walks write plans the validator rejects."""
+    plans = [t for seed in range(30) if (t := _random_plan(tokenizer_json, seed, guarded=False)) is not None]
+    problems = [p for t in plans if (p := _problems(t)) is not None]
+    assert any(word in p for p in problems for word in ("unknown node", "no node", "has no field", "duplicate"))
