@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -16,7 +20,7 @@ from agentos.planning.cards import ALL
 from agentos.planning.catalogue import load_catalogue, parse_line, registry_from_entries
 from agentos.planning.data import generate, make_example, write_dataset
 from agentos.planning.format import CatalogueEntry, dump_plan, entries_from_registry, render_prompt, show_value
-from agentos.planning.intents import INTENTS, Ctx
+from agentos.planning.intents import INTENTS, Ctx, Unplannable, out_of_scope
 from agentos.planning.schema import plan_schema
 from agentos.planning.slots import CLARIFY, pool
 from agentos.registry import Registry
@@ -183,3 +187,62 @@ def test_plan_schema_binds_input_references_to_the_tasks_own_inputs() -> None:
     no_inputs = plan_schema(registry, inputs=[])["anyOf"][0]["properties"]["nodes"]["items"]["anyOf"]
     pattern = no_inputs[0]["properties"]["inputs"]["properties"]["text"]["anyOf"][0]["pattern"]
     assert not re.match(pattern, "${inputs.meeting}") and re.match(pattern, "${load.text}")
+
+
+class _RecordingCtx(Ctx):
+    """A Ctx that keeps every template list an intent offers (both languages, both splits)."""
+
+    offered: ClassVar[list[tuple[str, tuple[str, ...]]]] = []
+
+    def say(self, en: list[str], zh: list[str], **slots: str) -> str:
+        self.offered.extend([("en", tuple(en)), ("zh", tuple(zh))])
+        return super().say(en, zh, **slots)
+
+
+def _phrasings(template: str) -> set[str]:
+    """Every text a template can expand to, slots left as `{name}`."""
+    parts = [p[1:-1].split("|") if p.startswith("[") else [p] for p in re.split(r"(\[[^\[\]]*\])", template)]
+    return {" ".join("".join(combo).split()) for combo in itertools.product(*parts)}
+
+
+def test_no_held_out_phrasing_is_one_training_can_write() -> None:
+    for intent in [*(fn for fn, _ in INTENTS.values()), out_of_scope]:
+        for seed in range(40):  # enough draws to reach every branch of an intent
+            for lang in ("en", "zh"):
+                with contextlib.suppress(Unplannable):
+                    intent(_RecordingCtx(rng=random.Random(seed), lang=lang, held=False))
+    assert _RecordingCtx.offered
+    for lang, templates in set(_RecordingCtx.offered):
+        trained = set().union(*(_phrasings(t) for t in templates if not t.startswith("H:")))
+        for held in (t for t in templates if t.startswith("H:")):
+            assert not _phrasings(held[2:]) & trained, f"{lang}: {held} is also a training phrasing"
+
+
+def _leaves(value: object, key: str = "") -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, k)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v, key)]
+    return [(key, value)]
+
+
+def test_every_value_a_plan_passes_is_copied_from_the_request() -> None:
+    """What a plan passes to an expert (files, titles, questions, counts) is written in the request, so the
+    model can learn to copy it; only section headings and an e-mail subject are the planner's own words."""
+    for ex in generate("train", 600, seed=5) + generate("heldout", 200, seed=5):
+        if ex.kind != "plan":
+            continue
+        for node in ex.answer["nodes"]:
+            for key, value in _leaves(node["inputs"]):
+                if key in ("heading", "subject") or (isinstance(value, str) and value.startswith("${")):
+                    continue
+                assert str(value) in ex.request, f"{ex.id}: {key}={value!r} is not in {ex.request!r}"
+
+
+def test_training_values_are_mostly_made_up_and_held_out_values_come_from_their_pool() -> None:
+    train = [ex for ex in generate("train", 400, seed=6) if ex.intent == "research-a" and ex.kind == "plan"]
+    questions = [n["inputs"]["question"] for ex in train for n in ex.answer["nodes"]]
+    assert len(set(questions)) > 0.5 * len(questions)  # a pool of ten could not give this many
+    held = [n["inputs"]["question"] for ex in generate("heldout", 400, seed=6)
+            if ex.intent == "research-a" and ex.kind == "plan" for n in ex.answer["nodes"]]
+    assert held and set(held) <= set(pool("question", "en", True)) | set(pool("question", "zh", True))

@@ -85,8 +85,8 @@ def make_example(rng: random.Random, split: Split, index: int) -> PlanningExampl
             shown.remove(rng.choice(used))
     pool = [c for c in ALL if c not in used]
     extra = rng.sample(pool, k=min(len(pool), rng.randint(0, 12), rng.randint(0, 12)))  # mostly short
-    if not shown and not extra:
-        extra = [rng.choice(SHOWCASE).capability]
+    if not shown and not extra:  # never an empty catalogue; never the capability a refusal lacks
+        extra = [rng.choice([c.capability for c in SHOWCASE if c.capability not in used])]
     entries = [ALL[c].entry(_description(rng, c), names_shown.get(c)) for c in [*shown, *extra]]
     if rng.random() < 0.5:
         entries.sort(key=lambda e: e.capability)
