@@ -48,6 +48,7 @@ MODES: tuple[Mode, ...] = ("json_schema", "tools", "prompt")
 TOOL_NAME = "submit_plan"
 TRIES = 2  # the first answer, and one re-ask with the problems listed
 RETRY_TEMPERATURE = 0.8  # a compact-prompt model was not trained on repair turns: resample instead
+MIN_TEXT_LIMIT = 64  # a compact-prompt plan's strings may be as long as its goal, and at least this long
 _CLIP = 600
 
 
@@ -199,13 +200,14 @@ class HostAgent:
             prompt = "compact" if getattr(host, "prompt_format", None) == FORMAT_NAME else "full"
         self.prompt: PromptStyle = prompt
         self._task_inputs: list[str] | None = None  # the task being planned: its input names bound references
+        self._goal_length = 0
 
     async def plan(self, spec: TaskSpec) -> list[NodeSpec]:
         """A validated graph for `spec.goal` (the nodes of a spec that passed `parse_task`).
 
         Raises `PlanDeclinedError` when the host answers that it cannot or should not plan the goal.
         """
-        self._task_inputs = list(spec.inputs)
+        self._begin(spec)
         return await self._negotiate(self.plan_messages(spec), "plan", lambda nodes: self._check_plan(spec, nodes))
 
     def plan_messages(self, spec: TaskSpec) -> list[dict[str, Any]]:
@@ -219,7 +221,7 @@ class HostAgent:
 
     async def first_answer(self, spec: TaskSpec) -> str:
         """The host's first reply to the plan request, unvalidated: benchmarks score it before any repair."""
-        self._task_inputs = list(spec.inputs)
+        self._begin(spec)
         raw, _ = await self._ask(self.plan_messages(spec))
         return raw
 
@@ -237,7 +239,7 @@ class HostAgent:
 
     async def replan(self, spec: TaskSpec, graph: TaskGraph, node_id: str, error: str) -> list[NodeSpec]:
         """A replacement fragment for failed node `node_id`: one node keeps that id, new ones may precede it."""
-        self._task_inputs = list(spec.inputs)
+        self._begin(spec)
         failed = graph.spec(node_id)
         done = sorted(nx.ancestors(graph.g, node_id))
         reads = _fields_read_from(node_id, graph, spec)
@@ -284,7 +286,7 @@ class HostAgent:
         if not self.streams():
             yield await self.plan(spec)
             return
-        self._task_inputs = list(spec.inputs)
+        self._begin(spec)
         messages = self.plan_messages(spec)
         partial = spec.model_copy(update={"checks": []})
         scanner = NodeScanner()
@@ -381,8 +383,16 @@ class HostAgent:
             report += [f"  - {p}" for p in problems]
         raise PlanError("\n".join(report))
 
+    def _begin(self, spec: TaskSpec) -> None:
+        """Remember what the schema and the guard depend on: the task's input names and its goal's length."""
+        self._task_inputs = list(spec.inputs)
+        self._goal_length = len(spec.goal or spec.name or "")
+
     def _schema(self, decisions: bool = True) -> dict[str, Any]:
-        return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs)
+        # a compact-prompt planner copies its values from the request: none is longer, and the limit ends a
+        # string that runs away (the plan then still parses instead of being cut off at max_tokens)
+        max_text = max(MIN_TEXT_LIMIT, self._goal_length) if self.prompt == "compact" else None
+        return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs, max_text=max_text)
 
     def _guard(self) -> PlanGuard:
         """A fresh check of the plan's references and ids, for a host that decodes here."""

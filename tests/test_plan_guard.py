@@ -140,3 +140,26 @@ def test_the_schema_alone_lets_broken_references_through(tokenizer_json: Path) -
     plans = [t for seed in range(30) if (t := _random_plan(tokenizer_json, seed, guarded=False)) is not None]
     problems = [p for t in plans if (p := _problems(t)) is not None]
     assert any(word in p for p in problems for word in ("unknown node", "no node", "has no field", "duplicate"))
+
+
+def test_max_text_bounds_every_text_value_of_a_plan() -> None:
+    """A compact-prompt planner's strings are copied from the request: `max_text` ends one that runs away."""
+    schema = plan_schema(registry_from_entries(CATALOGUE), inputs=list(INPUTS), max_text=70)
+    limits = [s["maxLength"] for s in _string_schemas(schema["anyOf"][0])]
+    assert limits and set(limits) == {70}
+    assert not [s for s in _string_schemas(plan_schema(registry_from_entries(CATALOGUE))["anyOf"][0])
+                if "maxLength" in s]
+
+
+def _string_schemas(schema: object) -> list[dict]:
+    """The text schemas of the nodes' input fields (not those that hold one reference and nothing else)."""
+    found: list[dict] = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and schema.get("pattern", "").startswith("^(?:[^$]"):
+            found.append(schema)
+        for value in schema.values():
+            found += _string_schemas(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _string_schemas(value)
+    return found

@@ -20,16 +20,17 @@ DECISIONS = ("refuse", "clarify")  # answers other than a plan: nothing can do i
 
 
 def plan_schema(registry: Registry, *, decisions: bool = True,
-                inputs: Collection[str] | None = None) -> dict[str, Any]:
+                inputs: Collection[str] | None = None, max_text: int | None = None) -> dict[str, Any]:
     """JSON Schema of a host's answer: a plan whose nodes each match one capability of the registry.
 
     Every node is one `anyOf` branch per capability, with that capability's input field names (each
     value of its JSON type or a `${...}` reference) and its experts, so constrained decoding can only
     write capabilities and fields that exist. With `inputs` (the task's input names), every
     `${inputs.NAME}` a value may hold names one of them. With `decisions`, the host may instead answer
-    `{"refuse": why}` or `{"clarify": question}` (see `PlanDeclinedError`).
+    `{"refuse": why}` or `{"clarify": question}` (see `PlanDeclinedError`). With `max_text`, no
+    text value of a node's inputs may be longer.
     """
-    refs = _ReferencePatterns(inputs)
+    refs = _ReferencePatterns(inputs, max_text)
     base = strip_titles(NodeSpec.model_json_schema())["properties"]
     caps = registry.capabilities()
     variants = []
@@ -88,7 +89,8 @@ def _letters_without(ch: str) -> str:
 class _ReferencePatterns:
     """Regexes for `${...}` references a plan may write: task inputs by their real names, node outputs."""
 
-    def __init__(self, inputs: Collection[str] | None) -> None:
+    def __init__(self, inputs: Collection[str] | None, max_text: int | None = None) -> None:
+        self.max_text = {"maxLength": max_text} if max_text is not None else {}
         node = _not_word("inputs") if inputs is not None else "[A-Za-z_][A-Za-z0-9_-]*"
         options = [f"{node}{_FIELD}+"]
         if inputs:
@@ -109,13 +111,13 @@ class _ReferencePatterns:
         if not isinstance(kind, str) or "$ref" in json.dumps(items) or "anyOf" in items:
             if not self.constrained:
                 return {}
-            return {"anyOf": [{"type": "string", "pattern": self.text},
+            return {"anyOf": [{"type": "string", "pattern": self.text, **self.max_text},
                               {"type": ["number", "boolean", "null", "array", "object"]}]}
         simple = {k: v for k, v in prop.items() if k in _SIMPLE_KEYS}
         if kind == "string":
             if self.constrained:
                 simple["pattern"] = self.text
-            return simple
+            return {**simple, **self.max_text} if "maxLength" not in simple else simple
         return {"anyOf": [simple, {"type": "string", "pattern": f"^{self.reference}$"}]}
 
 
