@@ -5,8 +5,10 @@ against a keyword/rule planner, side by side in one run, with TaskBench's metric
     python benchmarks/planning.py --limit 100 --mtp-prompts 10     # quicker
     python benchmarks/planning.py --endpoint http://127.0.0.1:8000/v1 --endpoint-model step-3.5-flash
 
-Rows: the bundled step3p5-mini planning with the task-graph JSON Schema enforced (what `agentos run`
-does); the same model with no constraint (its raw greedy text); the rule baseline
+Rows: the bundled step3p5-mini planning with the task-graph JSON Schema and the plan guard enforced
+(what `agentos run` does; the guard keeps `${...}` references, `after` entries and ids sound while
+decoding, `agentos.planning.guard`); the same with the schema alone; the same model with no
+constraint (its raw greedy text); the rule baseline
 (`agentos.planning.baseline`); optionally any OpenAI-compatible endpoint, prompted the same way
 as any large host (full prompt, JSON Schema response_format). Every contender answers the first
 try only (no repair round), so the numbers say what the model itself does.
@@ -45,6 +47,7 @@ from agentos.planning.baseline import RulePlanner
 from agentos.planning.catalogue import registry_from_entries
 from agentos.planning.data import PlanningExample, generate
 from agentos.planning.format import entries_from_registry, render_prompt
+from agentos.planning.guard import PlanGuard
 from agentos.planning.metrics import PlanMetrics, PlanScore, aggregate, score_plan
 from agentos.planning.schema import plan_schema
 from agentos.registry import Registry
@@ -54,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "planning.json"
 GOAL_TASK = ROOT / "examples" / "quickstart" / "goal.yaml"
 GOAL_NODE_F1, GOAL_EDGE_F1 = 0.9, 0.8
+BASELINE = "keyword/rule baseline"
 console = Console()
 
 
@@ -148,7 +152,7 @@ def score_baseline(examples: list[PlanningExample]) -> Row:
             except TaskFileError:
                 score.valid = False
         scores.append(score)
-    return Row("keyword/rule baseline", aggregate(scores), time.perf_counter() - started)
+    return Row(BASELINE, aggregate(scores), time.perf_counter() - started)
 
 
 def compact_messages(ex: PlanningExample) -> tuple[Registry, TaskSpec, list[dict[str, Any]]]:
@@ -169,7 +173,7 @@ async def latency(host: LocalHost, examples: list[PlanningExample]) -> dict[str,
         registry, spec, messages = compact_messages(ex)
         t0 = time.perf_counter()
         reply = await host.chat(messages, json_schema=plan_schema(registry, inputs=list(spec.inputs)),
-                                schema_name="task_graph")
+                                schema_name="task_graph", text_guard=PlanGuard.for_registry(registry, spec.inputs))
         if k:
             times.append(time.perf_counter() - t0)
             tokens.append(reply.usage.get("completion_tokens", 0))
@@ -303,12 +307,25 @@ def breakdown_table(row: Row) -> Table:
     return t
 
 
+class SchemaOnly:
+    """The same host with the plan guard dropped: what the JSON Schema's constraint does on its own."""
+
+    def __init__(self, host: LocalHost) -> None:
+        self.host, self.name = host, host.name
+
+    async def chat(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        options.pop("text_guard", None)
+        return await self.host.chat(messages, **options)
+
+
 async def contenders(args: argparse.Namespace, examples: list[PlanningExample]) -> list[Row]:
     rows = []
     host = LocalHost(args.model_dir)
     try:
         rows.append(await score_host("step3p5-mini, constrained", host, examples, prompt="compact", constrained=True,
                                      concurrency=args.concurrency))
+        rows.append(await score_host("step3p5-mini, schema only (no plan guard)", SchemaOnly(host), examples,
+                                     prompt="compact", constrained=True, concurrency=args.concurrency))
         rows.append(await score_host("step3p5-mini, unconstrained", host, examples, prompt="compact",
                                      constrained=False, concurrency=args.concurrency))
     finally:
@@ -355,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     stream_rows = asyncio.run(streaming(args.model_dir, args.stream_repeats))
     console.print(streaming_table(stream_rows))
     best = rows[0].metrics
+    baseline = next(r for r in rows if r.contender == BASELINE)
     goals = {"node_f1": (best.node_f1 or 0) >= GOAL_NODE_F1, "edge_f1": (best.edge_f1 or 0) >= GOAL_EDGE_F1,
              "valid_rate": best.valid_rate == 1.0 or rows[0].valid_after_retry == 1.0,
-             "above_baseline": (best.node_f1 or 0) > (rows[2].metrics.node_f1 or 0) + 0.1}
+             "above_baseline": (best.node_f1 or 0) > (baseline.metrics.node_f1 or 0) + 0.1}
     for goal, ok in goals.items():
         console.print(f"goal {goal}: {'PASS' if ok else 'MISS'}")
     summary = json.loads((args.model_dir / "training_summary.json").read_text()) \

@@ -70,8 +70,8 @@ def test_the_goal_only_quickstart_runs_offline_with_no_configuration(tmp_path: P
     report = next(n for n in result["nodes"].values() if n["capability"] == "text.report")
     assert Path(report["output"]["path"]).is_file()
     assert "## Summary" in report["output"]["markdown"]
-    # not asserted: the title. The model does not yet copy values it has not seen in training (it writes a
-    # title from its training data); docs/planner.md lists this, and issue #5 stays open for it.
+    # not asserted: the title. The model does not yet copy free-text values reliably (it writes a made-up
+    # title in the style of its training data); docs/planner.md lists this, and issue #5 stays open for it.
 
 
 @pytest.fixture
