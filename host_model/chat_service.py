@@ -203,11 +203,11 @@ class ChatService:
         except ConstraintError as exc:
             raise RequestError(f"{param}: {exc}", param=param) from None
         if text_guard is not None:
-            from host_model.constrained import token_texts
+            from host_model.constrained import token_byte_strings
             from host_model.text_guard import GuardedConstraint
 
-            texts = token_texts(self.tokenizer.backend, eos_token_ids=self.tokenizer.eos_token_ids)
-            return GuardedConstraint(constraint, text_guard, texts)
+            tokens = token_byte_strings(self.tokenizer.backend, eos_token_ids=self.tokenizer.eos_token_ids)
+            return GuardedConstraint(constraint, text_guard, tokens)
         return constraint
 
     # ---- generating -----------------------------------------------------------------------------

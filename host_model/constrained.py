@@ -127,12 +127,18 @@ class _LoadedTokenizer:
     source: object
     serial: int = field(default_factory=lambda: next(_serials))  # keys the grammar cache; never reused
     _texts: list[str] = field(default_factory=list, compare=False)  # filled by texts()
+    _bytes: list[bytes] = field(default_factory=list, compare=False)  # filled by token_bytes()
+
+    def token_bytes(self) -> list[bytes]:
+        """Each token's bytes, computed once."""
+        if not self._bytes:
+            self._bytes[:] = [self.ll.decode_bytes([i]) for i in range(self.vocab_size)]
+        return self._bytes
 
     def texts(self) -> list[str]:
         """Each token's text (bytes decoded, a split UTF-8 character as U+FFFD), computed once."""
         if not self._texts:
-            self._texts[:] = [self.ll.decode_bytes([i]).decode("utf-8", errors="replace")
-                              for i in range(self.vocab_size)]
+            self._texts[:] = [b.decode("utf-8", errors="replace") for b in self.token_bytes()]
         return self._texts
 
 
@@ -275,8 +281,14 @@ def json_schema_constraint(
 
 
 def token_texts(tokenizer_json: TokenizerSource, *, eos_token_ids: Sequence[int]) -> list[str]:
-    """The text of every token of a tokenizer, for constraints that look at characters (`text_guard`)."""
+    """The text of every token of a tokenizer (a split UTF-8 character as U+FFFD)."""
     return _tokenizer(tokenizer_json, eos_token_ids).texts()
+
+
+def token_byte_strings(tokenizer_json: TokenizerSource, *, eos_token_ids: Sequence[int]) -> list[bytes]:
+    """The bytes of every token of a tokenizer, for constraints that look at characters (`text_guard`):
+    a character may be split across tokens, so only bytes say what a token writes."""
+    return _tokenizer(tokenizer_json, eos_token_ids).token_bytes()
 
 
 def grammar_constraint(
