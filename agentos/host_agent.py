@@ -22,7 +22,7 @@ import networkx as nx
 
 from agentos.errors import HostError, PlanDeclinedError, PlanError, Problem, TaskFileError, UserError
 from agentos.plan_stream import NodeScanner
-from agentos.planning.format import FORMAT_NAME, entries_from_registry
+from agentos.planning.format import FORMAT_NAME, PlannerCard, entries_from_registry, request_line
 from agentos.planning.format import render_prompt as planning_request
 from agentos.planning.guard import PlanGuard
 from agentos.planning.schema import DECISIONS, plan_schema, strip_titles
@@ -200,7 +200,8 @@ class HostAgent:
             prompt = "compact" if getattr(host, "prompt_format", None) == FORMAT_NAME else "full"
         self.prompt: PromptStyle = prompt
         self._task_inputs: list[str] | None = None  # the task being planned: its input names bound references
-        self._goal_length = 0
+        self._input_values: dict[str, Any] = {}
+        self._goal = ""
 
     async def plan(self, spec: TaskSpec) -> list[NodeSpec]:
         """A validated graph for `spec.goal` (the nodes of a spec that passed `parse_task`).
@@ -384,19 +385,22 @@ class HostAgent:
         raise PlanError("\n".join(report))
 
     def _begin(self, spec: TaskSpec) -> None:
-        """Remember what the schema and the guard depend on: the task's input names and its goal's length."""
+        """Remember what the schema and the guard depend on: the task's input names and its goal."""
         self._task_inputs = list(spec.inputs)
-        self._goal_length = len(spec.goal or spec.name or "")
+        self._input_values = dict(spec.inputs)
+        self._goal = request_line(spec.goal or spec.name or "")
 
     def _schema(self, decisions: bool = True) -> dict[str, Any]:
         # a compact-prompt planner copies its values from the request: none is longer, and the limit ends a
         # string that runs away (the plan then still parses instead of being cut off at max_tokens)
-        max_text = max(MIN_TEXT_LIMIT, self._goal_length) if self.prompt == "compact" else None
+        max_text = max(MIN_TEXT_LIMIT, len(self._goal)) if self.prompt == "compact" else None
         return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs, max_text=max_text)
 
     def _guard(self) -> PlanGuard:
-        """A fresh check of the plan's references and ids, for a host that decodes here."""
-        return PlanGuard.for_registry(self.registry, self._task_inputs or [])
+        """A fresh check of the plan's references and ids, for a host that decodes here; a compact-prompt
+        host whose card says it copies values is also held to copying them from the goal."""
+        card: PlannerCard | None = getattr(self.host, "planner_card", None) if self.prompt == "compact" else None
+        return PlanGuard.for_planner(self.registry, self._input_values, self._goal, card)
 
     async def _ask(self, messages: list[dict[str, Any]],
                    temperature: float | None = None) -> tuple[str, str | None]:

@@ -68,6 +68,11 @@ class LocalHost:
         return f"<LocalHost {self.folder}>"
 
     @property
+    def planner_card(self) -> PlannerCard | None:
+        """The folder's planner card, which `HostAgent` reads for the prompt and the copy rule."""
+        return self.card
+
+    @property
     def prompt_format(self) -> str | None:
         """The planning prompt the model was trained on (its card), which `HostAgent(prompt="auto")` reads."""
         return self.card.format if self.card else None

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 # `$${` is an escape; `${...}` a reference. One pattern, so an escape is never read as a reference.
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|\d+")
+SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|\d+")
 _UNCLOSED = re.compile(r"(?<!\$)\$\{[^}]*$")
 
 INPUTS = "inputs"
@@ -47,7 +47,7 @@ class ReferenceSyntaxError(ValueError):
 def parse_reference(body: str) -> Reference:
     """`load.documents.0.text` -> Reference("load", ("documents", "0", "text"))."""
     parts = body.strip().split(".")
-    if len(parts) < 2 or not all(_SEGMENT.fullmatch(p) for p in parts):
+    if len(parts) < 2 or not all(SEGMENT.fullmatch(p) for p in parts):
         raise ReferenceSyntaxError(
             f"`${{{body}}}` is not a reference; write `${{node_id.field}}` or `${{inputs.name}}`")
     return Reference(parts[0], tuple(parts[1:]), "${" + body.strip() + "}")

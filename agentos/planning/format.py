@@ -43,10 +43,16 @@ class CatalogueEntry(BaseModel):
 
 
 class PlannerCard(BaseModel):
-    """`agentos_planner.json` of a model folder: which prompt format it was trained on."""
+    """`agentos_planner.json` of a model folder: which prompt format it was trained on, and how it writes values."""
 
     format: str = FORMAT_NAME
     max_new_tokens: int = Field(640, ge=16)
+    copy_rule: bool = Field(False, description="hold decoding to copying every text value from the request (or "
+                            "one of its field's stock_values), the plan guard's copy rule; the training plans do "
+                            "copy their values, but with step3p5-mini the rule measured worse (docs/planner.md)")
+    stock_values: dict[str, list[str]] = Field(default_factory=dict, description="per input field, the text values "
+                                               "its training plans give it that no request holds (section headings, "
+                                               "a mail subject)")
 
 
 def entries_from_registry(registry: Registry) -> list[CatalogueEntry]:
@@ -93,8 +99,13 @@ def render_prompt(request: str, entries: list[CatalogueEntry], inputs: Mapping[s
         lines.append("inputs: " + "; ".join(f"{name}={show_value(v)}" for name, v in inputs.items()))
     else:
         lines.append("inputs: none")
-    lines.append("request: " + " ".join(request.split()))
+    lines.append("request: " + request_line(request))
     return "\n".join(lines)
+
+
+def request_line(request: str) -> str:
+    """The request as the prompt shows it (whitespace runs made one space): what a planner can copy from."""
+    return " ".join(request.split())
 
 
 def dump_plan(answer: Mapping[str, Any]) -> str:
