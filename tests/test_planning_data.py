@@ -18,7 +18,7 @@ import pytest
 from agentos.errors import UserError
 from agentos.planning.cards import ALL
 from agentos.planning.catalogue import load_catalogue, parse_line, registry_from_entries
-from agentos.planning.data import generate, make_example, write_dataset
+from agentos.planning.data import generate, make_example, stock_values, text_values, write_dataset
 from agentos.planning.format import CatalogueEntry, dump_plan, entries_from_registry, render_prompt, show_value
 from agentos.planning.intents import INTENTS, Ctx, Unplannable, out_of_scope
 from agentos.planning.schema import plan_schema
@@ -237,6 +237,23 @@ def test_every_value_a_plan_passes_is_copied_from_the_request() -> None:
                 if key in ("heading", "subject") or (isinstance(value, str) and value.startswith("${")):
                     continue
                 assert str(value) in ex.request, f"{ex.id}: {key}={value!r} is not in {ex.request!r}"
+
+
+def test_the_values_no_request_holds_are_a_few_headings_and_a_subject_and_the_card_lists_them() -> None:
+    """The copy rule lets a compact planner write a value only if the request holds it or its field's stock
+    values list it: the stock values are few, and the bundled planner's card lists today's."""
+    from agentos.local_host import bundled_model_dir, read_planner_card
+
+    examples = generate("train", 800, seed=7)
+    stock = stock_values(examples)
+    assert stock == {"sections": ["First", "Keywords", "Meeting", "Research", "Second", "Summary"],
+                     "subject": ["Summary"]}
+    assert ("title", "Renewable power notes") in text_values(
+        {"nodes": [{"inputs": {"title": "Renewable power notes", "sections": [{"body": "${s.summary}"}]}}]})
+    folder = bundled_model_dir()
+    assert folder is not None
+    card = read_planner_card(folder)
+    assert card is not None and card.stock_values == stock
 
 
 def test_training_values_are_mostly_made_up_and_held_out_values_come_from_their_pool() -> None:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentos.planning.cards import ALL, SHOWCASE
-from agentos.planning.format import CatalogueEntry, dump_plan, render_prompt
+from agentos.planning.format import CatalogueEntry, dump_plan, render_prompt, request_line
 from agentos.planning.intents import INTENTS, Ctx, out_of_scope
 from agentos.planning.slots import CLARIFY, REFUSE
 
@@ -35,7 +35,7 @@ Split = Literal["train", "heldout"]
 P_CHINESE = 0.35
 P_CLARIFY = 0.07
 P_MISSING_CAPABILITY = 0.07
-P_OUT_OF_SCOPE = 0.04
+P_OUT_OF_SCOPE = 0.06
 P_ALIAS = 0.12
 P_NO_DESCRIPTION = 0.1
 
@@ -124,6 +124,42 @@ def generate(split: Split, count: int, seed: int,
     return examples
 
 
+def text_values(answer: dict[str, Any]) -> list[tuple[str, str]]:
+    """(input field, text) for every text value a plan's node inputs hold, at any depth under the field,
+    except whole `${...}` references."""
+    found: list[tuple[str, str]] = []
+
+    def walk(field_name: str, value: Any) -> None:
+        if isinstance(value, str):
+            if not (value.startswith("${") and value.endswith("}") and value.count("${") == 1):
+                found.append((field_name, value))
+        elif isinstance(value, list):
+            for item in value:
+                walk(field_name, item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(field_name, item)
+
+    for node in answer.get("nodes", []):
+        for field_name, value in node.get("inputs", {}).items():
+            walk(field_name, value)
+    return found
+
+
+def stock_values(examples: list[PlanningExample]) -> dict[str, list[str]]:
+    """Per input field, the text values plans give it that their request does not hold (a planner cannot
+    copy them), sorted.
+
+    The build writes them into the planner card, so that decoding can hold the model to copying every
+    other value from the request (`PlanGuard`'s copy rule)."""
+    found: dict[str, set[str]] = {}
+    for ex in examples:
+        for field_name, value in text_values(ex.answer):
+            if value not in request_line(ex.request):
+                found.setdefault(field_name, set()).add(value)
+    return {name: sorted(values) for name, values in sorted(found.items())}
+
+
 def write_dataset(out: Path, *, train: int, heldout: int, seed: int) -> dict[str, Any]:
     """Write both splits and return their statistics (also written to stats.json), with a progress bar."""
     out.mkdir(parents=True, exist_ok=True)
@@ -143,6 +179,7 @@ def write_dataset(out: Path, *, train: int, heldout: int, seed: int) -> dict[str
     train_requests = {json.loads(line)["request"] for line in (out / "train.jsonl").open(encoding="utf-8")}
     held = [json.loads(line)["request"] for line in (out / "heldout.jsonl").open(encoding="utf-8")]
     stats["heldout_requests_seen_in_train"] = sum(r in train_requests for r in held)
+    stats["stock_values"] = stock_values(made["train"])
     (out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return stats
 

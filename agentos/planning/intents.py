@@ -79,6 +79,8 @@ class Ctx:
         if not templates:
             raise ValueError("an intent lacks a template for this language and split")
         text = _expand(self.rng.choice(templates).removeprefix("H:"), self.rng)
+        if not self.held and self.rng.random() < P_NOISE:
+            text = _noisy(text, self)
         return _wrap(" ".join(text.format(**slots).split()), self, starts_with_value=text.startswith("{"))
 
 
@@ -110,6 +112,50 @@ def _wrap(text: str, ctx: Ctx, *, starts_with_value: bool) -> str:
     if suffix and text[-1:] in "?？":
         suffix = ""
     return prefix + text + suffix
+
+
+# word-level noise on training requests: a filler word put in, a word left out, two words swapped. People
+# phrase things in ways no template lists; noise teaches the planner to go by the words that matter (the
+# task's nouns and verbs, its values) rather than by a template's exact wording. Slots (`{x}`) are never
+# touched, so values stay copyable; held-out requests get none, so the benchmark is not made easier.
+P_NOISE = 0.3
+_FILLERS = {"en": ("just", "also", "quickly", "actually", "basically", "maybe", "really", "now", "then", "the",
+                   "all", "kind of", "properly", "again", "real quick", "if possible", "btw", "ok so"),
+            "zh": ("一下", "先", "也", "就", "那个", "嗯，", "顺便", "马上", "好好", "再", "赶紧")}
+_KEEP = {"not", "no", "without", "don't", "never", "only", "and", "then", "both", "each"}  # words that change the plan
+
+
+def _noisy(template: str, ctx: Ctx) -> str:
+    """`template` (alternatives already chosen, slots still `{x}`) with one or two small edits between slots."""
+    rng, lang = ctx.rng, ctx.lang
+    for _ in range(rng.choice((1, 1, 2))):
+        if lang == "zh":
+            cut = [i for i in range(len(template) + 1) if _outside_slot(template, i)
+                   and (i == 0 or template[i - 1] in "，。、？：}" or template[i:i + 1] == "{")]  # not inside a word
+            at = rng.choice(cut)
+            template = template[:at] + rng.choice(_FILLERS["zh"]) + template[at:]
+            continue
+        words = template.split(" ")
+        free = [i for i, w in enumerate(words) if "{" not in w and "}" not in w]
+        edit = rng.random()
+        if edit < 0.5 or len(free) < 3:
+            words.insert(rng.randint(0, len(words)), rng.choice(_FILLERS["en"]))
+        elif edit < 0.8:
+            droppable = [i for i in free if words[i].lower().strip(",.?!") not in _KEEP]
+            if droppable:
+                del words[rng.choice(droppable)]
+        else:
+            pairs = [i for i in free if i + 1 in free]
+            if pairs:
+                i = rng.choice(pairs)
+                words[i], words[i + 1] = words[i + 1], words[i]
+        template = " ".join(words)
+    return template
+
+
+def _outside_slot(text: str, i: int) -> bool:
+    """Position `i` is not inside a `{slot}`."""
+    return text[:i].count("{") == text[:i].count("}")
 
 
 _ALT = re.compile(r"\[([^\[\]]*)\]")
@@ -766,6 +812,14 @@ def out_of_scope(ctx: Ctx) -> str:
                     "Transfer 500 dollars to my landlord", "Predict next week's lottery numbers",
                     "Break into my neighbour's wifi", "Delete every file on the production server",
                     "Reserve a table for two in {c} tonight",
+                    "[Renew|Extend] my [passport|driving licence|gym membership]",
+                    "[Walk|Feed] my dog at noon", "[Fix|Repair] my [bike|dishwasher|car]",
+                    "[Cancel|Pause] my [phone contract|newspaper subscription]",
+                    "Sell my old [sofa|laptop|bike] [online|on a marketplace]",
+                    "[Cook|Make] me dinner tonight", "[Water|Look after] my plants while I'm in {c}",
+                    "Tell me tomorrow's stock prices", "[Invest|Put] my savings in crypto",
+                    "Get me a visa for {c}", "Win this chess game for me",
+                    "Write my exam for me tomorrow", "[Ship|Send] a parcel to {c}",
                     "H:Buy me a train ticket to {c}", "H:Find me a cheap apartment in {c}",
                     "H:Guess my coworker's password"],
                    ["帮我订一张明天去{c}的机票", "给我办公室点一份披萨", "[帮我|请|]订一[间|个]{c}的酒店",
@@ -773,6 +827,10 @@ def out_of_scope(ctx: Ctx) -> str:
                     "[黑进|入侵|破解][别人的|公司的|前任的][邮箱|账号|服务器]", "{c}明天天气怎么样？",
                     "[帮我|]交[电费|话费|水费]", "[放|播放]一首[歌|音乐]",
                     "[设|定]一个早上7点的闹钟",  "给房东转账500元", "预测下周的彩票号码",
+                    "[帮我|]续[签证|护照|健身卡]", "中午[帮我|]遛狗", "[帮我|]修[自行车|洗碗机|汽车]",
+                    "[取消|暂停]我的[手机套餐|报纸订阅]", "把我的旧[沙发|电脑]卖掉",
+                    "今晚给我做饭", "我去{c}的时候帮我浇花", "告诉我明天的股价",
+                    "把我的存款都投进加密货币", "帮我寄个包裹到{c}", "替我考明天的试",
                     "H:帮我买一张去{c}的火车票", "H:帮我在{c}租一套便宜的公寓", "H:猜出我同事的密码"], c=city)
 
 
