@@ -7,7 +7,8 @@ against a keyword/rule planner, side by side in one run, with TaskBench's metric
 
 Rows: the bundled step3p5-mini planning with the task-graph JSON Schema and the plan guard enforced
 (what `agentos run` does; the guard keeps `${...}` references, `after` entries and ids sound while
-decoding, `agentos.planning.guard`); the same with the schema alone; the same model with no
+decoding, `agentos.planning.guard`); the same with the guard's copy rule on (every text value copied
+from the request; off for step3p5-mini, whose card says why); the same with the schema alone; the same model with no
 constraint (its raw greedy text); the rule baseline
 (`agentos.planning.baseline`); optionally any OpenAI-compatible endpoint, prompted the same way
 as any large host (full prompt, JSON Schema response_format). Every contender answers the first
@@ -46,7 +47,7 @@ from agentos.local_host import LocalHost, bundled_model_dir
 from agentos.planning.baseline import RulePlanner
 from agentos.planning.catalogue import registry_from_entries
 from agentos.planning.data import PlanningExample, generate
-from agentos.planning.format import entries_from_registry, render_prompt
+from agentos.planning.format import PlannerCard, entries_from_registry, render_prompt
 from agentos.planning.guard import PlanGuard
 from agentos.planning.metrics import PlanMetrics, PlanScore, aggregate, score_plan
 from agentos.planning.schema import plan_schema
@@ -173,7 +174,8 @@ async def latency(host: LocalHost, examples: list[PlanningExample]) -> dict[str,
         registry, spec, messages = compact_messages(ex)
         t0 = time.perf_counter()
         reply = await host.chat(messages, json_schema=plan_schema(registry, inputs=list(spec.inputs)),
-                                schema_name="task_graph", text_guard=PlanGuard.for_registry(registry, spec.inputs))
+                                schema_name="task_graph",
+                                text_guard=PlanGuard.for_planner(registry, spec.inputs, ex.request, host.planner_card))
         if k:
             times.append(time.perf_counter() - t0)
             tokens.append(reply.usage.get("completion_tokens", 0))
@@ -318,12 +320,27 @@ class SchemaOnly:
         return await self.host.chat(messages, **options)
 
 
+class WithCopyRule:
+    """The same host with its planner card's copy rule switched on: every text value must be copied from
+    the request (or be a stock value of its field), `PlanGuard`'s copy rule."""
+
+    def __init__(self, host: LocalHost) -> None:
+        self.host, self.name = host, host.name
+        card = host.planner_card or PlannerCard()
+        self.planner_card = card.model_copy(update={"copy_rule": True})
+
+    async def chat(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        return await self.host.chat(messages, **options)
+
+
 async def contenders(args: argparse.Namespace, examples: list[PlanningExample]) -> list[Row]:
     rows = []
     host = LocalHost(args.model_dir)
     try:
         rows.append(await score_host("step3p5-mini, constrained", host, examples, prompt="compact", constrained=True,
                                      concurrency=args.concurrency))
+        rows.append(await score_host("step3p5-mini, schema + plan guard + copy rule", WithCopyRule(host), examples,
+                                     prompt="compact", constrained=True, concurrency=args.concurrency))
         rows.append(await score_host("step3p5-mini, schema only (no plan guard)", SchemaOnly(host), examples,
                                      prompt="compact", constrained=True, concurrency=args.concurrency))
         rows.append(await score_host("step3p5-mini, unconstrained", host, examples, prompt="compact",
