@@ -199,8 +199,7 @@ class HostAgent:
         if prompt == "auto":
             prompt = "compact" if getattr(host, "prompt_format", None) == FORMAT_NAME else "full"
         self.prompt: PromptStyle = prompt
-        self._task_inputs: list[str] | None = None  # the task being planned: its input names bound references
-        self._input_values: dict[str, Any] = {}
+        self._inputs: dict[str, Any] | None = None  # the task being planned: its inputs bind references
         self._goal = ""
 
     async def plan(self, spec: TaskSpec) -> list[NodeSpec]:
@@ -386,21 +385,21 @@ class HostAgent:
 
     def _begin(self, spec: TaskSpec) -> None:
         """Remember what the schema and the guard depend on: the task's input names and its goal."""
-        self._task_inputs = list(spec.inputs)
-        self._input_values = dict(spec.inputs)
+        self._inputs = dict(spec.inputs)
         self._goal = request_line(spec.goal or spec.name or "")
 
     def _schema(self, decisions: bool = True) -> dict[str, Any]:
         # a compact-prompt planner copies its values from the request: none is longer, and the limit ends a
         # string that runs away (the plan then still parses instead of being cut off at max_tokens)
         max_text = max(MIN_TEXT_LIMIT, len(self._goal)) if self.prompt == "compact" else None
-        return plan_schema(self.registry, decisions=decisions, inputs=self._task_inputs, max_text=max_text)
+        inputs = list(self._inputs) if self._inputs is not None else None
+        return plan_schema(self.registry, decisions=decisions, inputs=inputs, max_text=max_text)
 
     def _guard(self) -> PlanGuard:
-        """A fresh check of the plan's references and ids, for a host that decodes here; a compact-prompt
-        host whose card says it copies values is also held to copying them from the goal."""
+        """A fresh check of the plan's references and ids, for a host that decodes here (with the copy rule
+        when a compact-prompt host's planner card asks for it)."""
         card: PlannerCard | None = getattr(self.host, "planner_card", None) if self.prompt == "compact" else None
-        return PlanGuard.for_planner(self.registry, self._input_values, self._goal, card)
+        return PlanGuard.for_planner(self.registry, self._inputs or {}, self._goal, card)
 
     async def _ask(self, messages: list[dict[str, Any]],
                    temperature: float | None = None) -> tuple[str, str | None]:

@@ -53,20 +53,21 @@ def parse_reference(body: str) -> Reference:
     return Reference(parts[0], tuple(parts[1:]), "${" + body.strip() + "}")
 
 
-def _walk(value: Any, path: PathKey) -> Iterator[tuple[PathKey, str]]:
+def iter_strings(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
+    """Yield (path within value, text) for every string nested in value."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            yield from _walk(v, (*path, k))
+            yield from iter_strings(v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _walk(v, (*path, i))
+            yield from iter_strings(v, (*path, i))
 
 
 def iter_references(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
     """Yield (path within value, reference body) for every `${...}` in nested strings."""
-    for where, text in _walk(value, path):
+    for where, text in iter_strings(value, path):
         for m in _TOKEN.finditer(text):
             if m.group(1) is not None:
                 yield where, m.group(1)
@@ -74,7 +75,7 @@ def iter_references(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, s
 
 def unclosed_references(value: Any, path: PathKey = ()) -> Iterator[PathKey]:
     """Paths of strings with a `${` that never closes (a typo that would otherwise pass as text)."""
-    for where, text in _walk(value, path):
+    for where, text in iter_strings(value, path):
         if _UNCLOSED.search(_TOKEN.sub("", text)):
             yield where
 

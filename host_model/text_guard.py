@@ -76,6 +76,7 @@ class GuardedConstraint:
         self.base, self.guard, self.tokens = base, guard, tokens
         self._risky = _risky_tokens(tokens, guard.trigger_chars)
         self._pending = b""  # the first bytes of an unfinished character, not yet fed to the guard
+        self._accepts_partial = getattr(guard, "accepts_partial", None)  # optional in the protocol
 
     def allowed_mask(self, vocab_size: int) -> torch.Tensor | None:
         mask = self.base.allowed_mask(vocab_size)
@@ -95,8 +96,7 @@ class GuardedConstraint:
         text, partial = split_utf8(self._pending + token)
         if not self.guard.accepts(text):
             return False
-        check_partial = getattr(self.guard, "accepts_partial", None)
-        return not partial or check_partial is None or bool(check_partial(text, partial))
+        return not partial or self._accepts_partial is None or bool(self._accepts_partial(text, partial))
 
     def advance(self, token_id: int) -> None:
         self.base.advance(token_id)

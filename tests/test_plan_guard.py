@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import torch
+from pydantic import BaseModel
 
+from agentos import ExpertContext, expert
 from agentos.errors import TaskFileError
 from agentos.planning.catalogue import registry_from_entries
 from agentos.planning.format import CatalogueEntry
 from agentos.planning.guard import PlanGuard
 from agentos.planning.schema import plan_schema
+from agentos.registry import Registry
 from agentos.taskspec import parse_task
 from host_model.constrained import json_schema_constraint, token_byte_strings
 from host_model.testing import make_tiny_model
@@ -114,6 +118,32 @@ def test_fields_fixed_by_their_schema_and_keys_are_not_copied() -> None:
     guard = copying(SPEAK[:-len('text":"')] + 'voice":"', fixed={"voice.speak": ["voice"]})
     assert guard.accepts('en-GB"')
     assert copying('{"nodes":[{"id":"anything","capability":"text.load","inputs":{"path":"notes/"}}]}').state.nodes
+
+
+class _SayIn(BaseModel):
+    text: str
+    voice: Literal["en-GB", "en-US"] = "en-GB"
+
+
+class _SayOut(BaseModel):
+    audio: str
+
+
+@expert(name="sayer", domain="test", capability="test.say")
+async def _sayer(inputs: _SayIn, ctx: ExpertContext) -> _SayOut:
+    """Stands in nowhere: only its card is read (the fields its schema fixes)."""
+    return _SayOut(audio=inputs.text)
+
+
+def test_for_registry_leaves_a_field_its_schema_lists_the_values_of_to_the_schema() -> None:
+    registry = Registry()
+    registry.register(_sayer)
+    guard = PlanGuard.for_registry(registry, {}, copy_from=["say hello"])
+    guard.feed('{"nodes":[{"id":"a","capability":"test.say","inputs":{"voice":"')
+    assert guard.accepts('en-US"')  # an enum value, though not in the request
+    guard = PlanGuard.for_registry(registry, {}, copy_from=["say hello"])
+    guard.feed('{"nodes":[{"id":"a","capability":"test.say","inputs":{"text":"')
+    assert guard.accepts('hello"') and not guard.accepts('en-US"')
 
 
 def test_without_copy_from_values_are_free() -> None:

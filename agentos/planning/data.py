@@ -28,6 +28,7 @@ from agentos.planning.cards import ALL, SHOWCASE
 from agentos.planning.format import CatalogueEntry, dump_plan, render_prompt, request_line
 from agentos.planning.intents import INTENTS, Ctx, out_of_scope
 from agentos.planning.slots import CLARIFY, REFUSE
+from agentos.references import is_whole_reference, iter_strings
 
 Kind = Literal["plan", "refuse", "clarify"]
 Split = Literal["train", "heldout"]
@@ -127,23 +128,9 @@ def generate(split: Split, count: int, seed: int,
 def text_values(answer: dict[str, Any]) -> list[tuple[str, str]]:
     """(input field, text) for every text value a plan's node inputs hold, at any depth under the field,
     except whole `${...}` references."""
-    found: list[tuple[str, str]] = []
-
-    def walk(field_name: str, value: Any) -> None:
-        if isinstance(value, str):
-            if not (value.startswith("${") and value.endswith("}") and value.count("${") == 1):
-                found.append((field_name, value))
-        elif isinstance(value, list):
-            for item in value:
-                walk(field_name, item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(field_name, item)
-
-    for node in answer.get("nodes", []):
-        for field_name, value in node.get("inputs", {}).items():
-            walk(field_name, value)
-    return found
+    return [(field_name, text) for node in answer.get("nodes", [])
+            for field_name, value in node.get("inputs", {}).items()
+            for _, text in iter_strings(value) if not is_whole_reference(text)]
 
 
 def stock_values(examples: list[PlanningExample]) -> dict[str, list[str]]:

@@ -13,12 +13,12 @@ reply character by character and refuses any text that would:
 
 References may only point backwards, so the graph has no cycles either.
 
-With `copy_from` (what a compact-prompt planner gets: the request it was shown, and the few stock
-strings its training plans use, see `PlannerCard`), every text value of a node input must also be
-a substring of one of those texts, or be one whole `${...}` reference. A small model trained to copy
-values from the request then copies them: it cannot write a title, brand or path that is not
-there (the first step3p5-mini wrote "Parking update" for 'Renewable power notes'). Fields whose
-schema fixes their values (an enum or a const) are left to the schema.
+With `copy_from` (the copy rule, for a planner whose `PlannerCard` asks for it: the request it was
+shown), every text value of a node input must also be a substring of it, one of the few stock
+values its field takes in training (`stock_values`), or one whole `${...}` reference: the model
+cannot write a title, brand or path that is not there. Fields whose schema fixes their values (an
+enum or a const) are left to the schema. step3p5-mini's card leaves the rule off: held back from
+the value it wanted, it derails more often than it copies better (docs/planner.md).
 
 It is a `host_model.text_guard.TextGuard`: a host that decodes here (`EngineHost`, `LocalHost`) joins it
 with the schema's token mask; remote hosts ignore it, and the validator checks their plans after.
@@ -92,7 +92,7 @@ class PlanGuard:
         """The guard for a plan over `registry`'s capabilities, for a task with these inputs (values, or
         only names: then any path into an input passes, and the validator checks it after)."""
         fixed: dict[str, set[str]] = {}
-        for exp in registry:
+        for exp in registry if copy_from is not None else ():  # only the copy rule reads them
             for op in exp.card.operations:
                 props = op.input_model.model_json_schema().get("properties", {})
                 fixed.setdefault(op.capability, set()).update(
@@ -143,8 +143,7 @@ class PlanGuard:
         head = s.copied.encode() + partial
         if any(head in source.encode() for source in self.copy_from or ()):
             return True
-        stock = self.stock_values.get(str(s.path[3]), ()) if len(s.path) > 3 else ()
-        return any(v.encode().startswith(head) for v in stock)
+        return any(v.encode().startswith(head) for v in self._stock(s))
 
     def checks_every_token(self) -> bool:
         """Inside a reference or an `after` entry any character can break a rule, not only the triggers;
@@ -172,8 +171,11 @@ class PlanGuard:
         value of the field being written."""
         if any(text in source for source in self.copy_from or ()):
             return True
-        stock = self.stock_values.get(str(s.path[3]), ()) if len(s.path) > 3 else ()
-        return any(v == text if complete else v.startswith(text) for v in stock)
+        return any(v == text if complete else v.startswith(text) for v in self._stock(s))
+
+    def _stock(self, s: _State) -> list[str]:
+        """The stock values of the input field being written."""
+        return self.stock_values.get(str(s.path[3]), []) if len(s.path) > 3 else []
 
     # ---- the state machine ------------------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class PlanGuard:
         if ch == "\\":
             if s.ref is not None or (not s.is_key and _where(s) in ("id", "after")):
                 return None  # no escapes in references, ids or `after` entries
-            if self._copying(s) and (s.ref is not None or s.ref_done
+            if self._copying(s) and (s.ref_done
                                      or not any(self._copyable(s, s.copied + c) for c in _ESCAPES.values())):
                 return None  # no escaped character continues the copy: refuse the backslash, not what follows
             return replace(s, escape=True, dollar=False)
@@ -233,9 +235,7 @@ class PlanGuard:
         if where != "input":
             return s
         if s.ref is not None:
-            if ch == "}":
-                return replace(s, ref=None) if self._reference_ok(s, s.ref, complete=True) else None
-            return replace(s, ref=s.ref + ch) if self._reference_ok(s, s.ref + ch, complete=False) else None
+            return self._reference_char(s, ch)
         if s.dollar and ch == "{":
             return replace(s, ref="", dollar=False) if self._heads(s) else None
         return replace(s, dollar=ch == "$")
@@ -245,15 +245,19 @@ class PlanGuard:
         if ch is None or s.ref_done:
             return None
         if s.ref is not None:  # inside the value's `${...}`
-            if ch == "}":
-                return replace(s, ref=None, ref_done=True) if self._reference_ok(s, s.ref, complete=True) else None
-            return replace(s, ref=s.ref + ch) if self._reference_ok(s, s.ref + ch, complete=False) else None
+            return self._reference_char(s, ch, whole=True)
         if s.copied == "$" and ch == "{" and self._heads(s):
             return replace(s, ref="", copied="${")
         text = s.copied + ch
         if text == "$" and self._heads(s):
             return replace(s, copied=text)  # may open a reference
         return replace(s, copied=text) if self._copyable(s, text) else None
+
+    def _reference_char(self, s: _State, ch: str, *, whole: bool = False) -> _State | None:
+        """One character inside `${...}`; `whole`: the reference is the entire value (the copy rule)."""
+        if ch == "}":
+            return replace(s, ref=None, ref_done=whole) if self._reference_ok(s, s.ref or "", complete=True) else None
+        return replace(s, ref=(s.ref or "") + ch) if self._reference_ok(s, (s.ref or "") + ch, complete=False) else None
 
     def _end_string(self, s: _State) -> _State | None:
         if s.ref is not None:
