@@ -139,6 +139,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     registry = registry or Registry.discover()
     sinks = [on_event] if on_event else []
     own_host = host is None  # a host made here from the task's settings is closed here
+    own_router: Router | None = None  # likewise a router made here
     if resume:
         opened = _open_resumed(resume, output)
         host = host if host is not None else _host(opened.spec)
@@ -163,7 +164,8 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             _forget_unplanned(opened)
             stream = await _plan(opened, agent, sinks)
         graph = TaskGraph.from_spec(spec)
-        router = router or make_router(spec.router.name, spec.router.options)
+        if router is None:
+            router = own_router = make_router(spec.router.name, spec.router.options)
         result = RunResult(run_id=opened.run_id, status="running", task_file=str(spec.file) if spec.file else None,
                            run_dir=str(opened.run_dir), started_at=opened.started, planned_by=opened.planned_by,
                            resumed=opened.resumed, planning_s=opened.planning_s,
@@ -199,6 +201,8 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
             await stream.aclose()
         if own_host and (close := getattr(host, "close", None)) is not None:
             close()
+        if own_router is not None and (close := getattr(own_router, "close", None)) is not None:
+            close()  # the adaptive router saves what it learned, also from a failed run
         journal.close()
         opened.lock.release()
 

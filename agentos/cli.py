@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from agentos.cli_host import host_app
 from agentos.cli_plan import plan_command
+from agentos.cli_router import router_app
 from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ experts_app = typer.Typer(help="Experts installed here. Example: agentos experts
 app.add_typer(runs_app, name="runs")
 app.add_typer(experts_app, name="experts")
 app.add_typer(host_app, name="host")
+app.add_typer(router_app, name="router")
 
 err = Console(stderr=True)
 out = Console()

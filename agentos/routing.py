@@ -1,8 +1,11 @@
-"""The router protocol, and the deterministic router used until the learned one (router/) lands.
+"""The router protocol, the deterministic router, and how a router is found by name.
 
-`route(query, candidates) -> Decision` picks an expert for a node; `update(decision, reward)`
-tells the router how that choice went (the consistency verdict's score). The runtime records
-every decision in the run's result and follows `ranking` when it must try another candidate.
+`route(query, candidates) -> Decision` picks an expert for a node; `update(decision, reward, expert,
+cost=, duration_s=)` tells the router how that call went (the consistency verdict's score, and what
+the call cost and took). The runtime records every decision in the run's result, follows `ranking`
+when it must try another candidate, and calls the router's `close()`, if it has one, when the run
+ends (the adaptive router saves its state there). The default router is `adaptive` (router/, an
+`agentos.routers` entry point); `deterministic` stays available by setting.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class RouteQuery(BaseModel):
 
 
 class Decision(BaseModel):
+    run_id: str = ""
     node_id: str
     capability: str
     chosen: str
@@ -43,6 +47,8 @@ class Decision(BaseModel):
     explored: bool = False
     router: str
     reason: str = ""
+    confidence: float | None = None  # the router's P(chosen-by-mean is really the best), when it has one
+    expected: dict[str, float] = Field(default_factory=dict)  # expected reward per candidate, when learned
 
 
 @runtime_checkable
@@ -51,7 +57,8 @@ class Router(Protocol):
 
     def route(self, query: RouteQuery, candidates: list[ExpertCard]) -> Decision: ...
 
-    def update(self, decision: Decision, reward: float, expert: str | None = None) -> None: ...
+    def update(self, decision: Decision, reward: float, expert: str | None = None, *, cost: float = 0.0,
+               duration_s: float = 0.0) -> None: ...
 
 
 class DeterministicRouter:
@@ -73,15 +80,18 @@ class DeterministicRouter:
         if query.pinned:
             ranking = [query.pinned] + [n for n in ranking if n != query.pinned]
         chosen = ranking[0]
-        return Decision(node_id=query.node_id, capability=query.capability, chosen=chosen, ranking=ranking,
-                        probabilities={n: 1.0 if n == chosen else 0.0 for n in ranking}, router=self.name,
+        return Decision(run_id=query.run_id, node_id=query.node_id, capability=query.capability, chosen=chosen,
+                        ranking=ranking, probabilities={n: 1.0 if n == chosen else 0.0 for n in ranking},
+                        router=self.name,
                         reason="pinned by the task file" if query.pinned else "lowest cost, then latency, then name")
 
-    def update(self, decision: Decision, reward: float, expert: str | None = None) -> None:
+    def update(self, decision: Decision, reward: float, expert: str | None = None, *, cost: float = 0.0,
+               duration_s: float = 0.0) -> None:
         self.rewards.append((decision.node_id, expert or decision.chosen, reward))
 
 
-ROUTERS: dict[str, Any] = {"deterministic": DeterministicRouter}  # built in
+ROUTERS: dict[str, Any] = {"deterministic": DeterministicRouter}  # built in; `adaptive` is router/'s entry point
+DEFAULT_ROUTER = "adaptive"
 ENTRY_POINT_GROUP = "agentos.routers"  # `name = package.module:RouterClass`, e.g. the learned router
 
 

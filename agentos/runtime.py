@@ -352,7 +352,7 @@ class Runtime:
                                     status="succeeded" if t.ok else ("rejected" if t.rejected else "failed"),
                                     score=t.score if t.verdicts else None, traceback=t.traceback))
         if t.verdicts:
-            self.router.update(decision, t.score, t.expert)
+            self.router.update(decision, t.score, t.expert, cost=t.cost, duration_s=t.duration_s)
             self._verdicts(res, t)
 
     def _charge(self, op: OperationCard, ctx: ExpertContext) -> float:

@@ -78,8 +78,8 @@ class Budget(_Strict):
 class RouterSettings(_Strict):
     """Which router picks an expert for each node."""
 
-    name: str = Field("deterministic", description="router implementation: `deterministic`, or one installed "
-                                                    "under the `agentos.routers` entry points")
+    name: str = Field("adaptive", description="router implementation: `adaptive` (learned, the default), "
+                                               "`deterministic`, or one installed under `agentos.routers` entry points")
     options: dict[str, Any] = Field(default_factory=dict, description="keyword options passed to the router")
 
 

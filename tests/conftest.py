@@ -19,6 +19,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Runs in tests plan only with the host a test sets up: the bundled offline planner (the default
 # for users) is switched off here, and the tests of that default switch it back on themselves.
 os.environ["AGENTOS_HOST_MODEL_DIR"] = "none"
+# The adaptive router (the default) keeps what it learns in memory only, so tests never share or
+# touch ~/.agentos; the router's own tests give it a state file explicitly.
+os.environ["AGENTOS_ROUTER_STATE"] = "none"
 
 
 # ---- the tiny Step 3.5 model, served once per session (host server and EngineHost tests) -----------

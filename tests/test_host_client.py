@@ -371,6 +371,7 @@ graph:
     capability: text.report
     inputs: {title: Digest, sections: [{heading: Digest, body: "${digest.summary}"}]}
 budget: {max_retries: 0, retry_backoff_s: 0, max_replans: 1}
+router: {name: deterministic}  # one expert per attempt, in a fixed order
 """)
     return path
 

@@ -26,7 +26,10 @@ def step(node_id: str, **inputs: Any) -> dict[str, Any]:
 
 
 def run(tmp_path: Path, registry: Registry, graph: list[dict[str, Any]], **extra: Any) -> agentos.RunResult:
-    spec = {"graph": graph, **{k: v for k, v in extra.items() if k in ("budget", "checks", "inputs")}}
+    # these tests pin down the runtime's mechanics (retry order, gates, events) on a fixed ranking, so
+    # the deterministic router; the adaptive one has its own tests (test_router_adaptive.py)
+    spec = {"graph": graph, "router": {"name": "deterministic"},
+            **{k: v for k, v in extra.items() if k in ("budget", "checks", "inputs")}}
     kwargs = {k: v for k, v in extra.items() if k not in ("budget", "checks", "inputs")}
     return agentos.run(spec, registry=registry, output=tmp_path / "runs", **kwargs)
 

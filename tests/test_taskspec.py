@@ -646,7 +646,7 @@ def test_an_unknown_router_name_lists_the_known_ones(tmp_path, registry):
     msg = only_problem(error_for(path, registry))
     assert msg == f"{path}:3:9: router.name: unknown router `determinstic` (did you mean `deterministic`?)"
     path = write(tmp_path, "goal: x\nrouter: {name: bandit}\n")
-    assert "known routers: deterministic" in only_problem(error_for(path, registry))
+    assert "known routers: adaptive, deterministic" in only_problem(error_for(path, registry))
 
 
 def test_agree_checks_need_two_references_to_real_fields(task_dir, registry):
