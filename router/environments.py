@@ -27,6 +27,7 @@ class Problem:
     available: np.ndarray | None = None  # (T, K) bool; None: every arm always
     drift_at: int | None = None
     note: str = ""
+    groups: list[str] | None = None  # the kind of node at each round, for per-kind charts
 
     @property
     def rounds(self) -> int:
@@ -124,7 +125,8 @@ def simulated_experts(featurizer: NodeFeaturizer, *, rounds: int = 3000, seed: i
     name = "experts" + (" + drift" if drift else "") + (" + newcomer" if newcomer else "")
     return Problem(name, X, np.clip(quality, 0.0, 1.0), arms, np.array([EXPERTS[a][1] for a in arms]),
                    cost_weight=0.3, noise=0.1, available=available, drift_at=drift_at,
-                   note="8 node kinds x 4 phrasings x 15 subjects, MiniLM text features")
+                   note="8 node kinds x 4 phrasings x 15 subjects, MiniLM text features",
+                   groups=[list(KINDS)[k] for k in kinds])
 
 
 def _batched(featurizer: NodeFeaturizer, texts: list[str]) -> list[str]:

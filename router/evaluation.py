@@ -118,3 +118,29 @@ def risk_coverage(confidence: np.ndarray, regret: np.ndarray) -> tuple[np.ndarra
     kept = np.cumsum(regret[order]) / np.arange(1, len(order) + 1)
     coverage = np.arange(1, len(order) + 1) / len(order)
     return coverage, kept, float(np.trapezoid(kept, coverage))
+
+
+def cascade_costs(problem: Problem, policy: Ours, *, seed: int = 0, pass_at: float = 0.5) -> dict[str, float]:
+    """Fallback cost: per round, candidates are called in order until one passes (observed quality >=
+    `pass_at`); the policy's cost-aware ranking against the same policy's plain probability order."""
+    noise = np.random.default_rng(20_000 + seed).normal(0.0, problem.noise or 0.0, size=problem.quality.shape)
+    totals = {"cost_aware": 0.0, "by_probability": 0.0, "calls_cost_aware": 0, "calls_by_probability": 0}
+    for t in range(problem.rounds):
+        idx = problem.keys(t)
+        keys = [problem.arms[i] for i in idx]
+        costs = [float(problem.costs[i]) for i in idx]
+        x = problem.X[t]
+        policy.act(x, keys, costs)
+        choice = policy.last
+        by_prob = [choice.chosen] + [int(i) for i in np.argsort(-choice.probabilities, kind="stable")
+                                     if i != choice.chosen]
+        for name, order in (("cost_aware", choice.ranking), ("by_probability", by_prob)):
+            for a in order:
+                totals[name] += costs[a]
+                totals[f"calls_{name}"] += 1
+                if problem.quality[t, idx[a]] + noise[t, idx[a]] >= pass_at:
+                    break
+        first = idx[choice.chosen]
+        r = problem.quality[t, first] + noise[t, first] - problem.cost_weight * problem.costs[first]
+        policy.learn(x, keys, choice.chosen, float(r), choice.propensity)
+    return totals
