@@ -28,7 +28,10 @@ class PolicyConfig(BaseModel):
     floor: float = Field(0.001, ge=0, lt=0.5, description="least probability of any candidate (capped at 0.5/K)")
     bonus: float = Field(2.0, ge=0, description="optimism: posterior standard deviations added to each mean")
     l2: float = Field(1.0, gt=0, description="ridge prior strength")
-    discount: float = Field(0.998, gt=0, le=1, description="weight kept by old evidence per update (drift)")
+    discount: float = Field(1.0, gt=0, le=1, description="weight kept by old evidence per update; < 1 forgets "
+                            "steadily (drift is handled by shift_z by default)")
+    shift_z: float = Field(4.0, ge=0, description="forget an expert's old evidence when its recent residuals "
+                           "drift this many standard deviations from 0 (change detection); 0 off")
     prior_mean: float = Field(0.5, description="expected reward of an expert never tried")
     importance: bool = Field(True, description="weight each update by 1/propensity, clipped")
     importance_clip: float = Field(3.0, ge=1, description="largest importance weight")
@@ -76,7 +79,8 @@ class SoftmaxPolicy:
         found = self.arms.get(key)
         if found is None:
             c = self.config
-            found = self.arms[key] = DiscountedRidge(self.dim, l2=c.l2, discount=c.discount, prior_mean=c.prior_mean)
+            found = self.arms[key] = DiscountedRidge(self.dim, l2=c.l2, discount=c.discount, prior_mean=c.prior_mean,
+                                                      shift_z=c.shift_z)
         return found
 
     def decide(self, x: np.ndarray, keys: list[str], costs: list[float] | None = None) -> Choice:

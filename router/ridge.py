@@ -15,7 +15,8 @@ import numpy as np
 class DiscountedRidge:
     """Posterior of reward = prior_mean + theta . x, with data weighted by discount**age."""
 
-    def __init__(self, dim: int, *, l2: float = 1.0, discount: float = 1.0, prior_mean: float = 0.0):
+    def __init__(self, dim: int, *, l2: float = 1.0, discount: float = 1.0, prior_mean: float = 0.0,
+                 shift_z: float = 0.0):
         if not 0.0 < discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {discount}")
         self.dim, self.l2, self.discount, self.prior_mean = dim, l2, discount, prior_mean
@@ -26,6 +27,9 @@ class DiscountedRidge:
         self.pulls = 0  # updates ever
         self.weight = 0.0  # discounted sum of importance weights: the evidence it holds now
         self.sq_err = 0.0  # discounted sum of weighted squared residuals, for the noise estimate
+        self.shift_z = shift_z  # > 0: forget most evidence when recent residuals drift this many sds from 0
+        self.drift = 0.0  # exponentially weighted mean of the latest residuals
+        self.shifts = 0  # times a shift was detected
 
     def mean(self, x: np.ndarray) -> float:
         return self.prior_mean + float(self.theta @ x)
@@ -40,6 +44,8 @@ class DiscountedRidge:
 
     def update(self, x: np.ndarray, reward: float, weight: float = 1.0) -> None:
         err = reward - self.mean(x)
+        if self.shift_z > 0:
+            self._watch(err)
         g = self.discount
         self.sq_err = g * self.sq_err + weight * err * err
         self.weight = g * self.weight + weight
@@ -54,15 +60,33 @@ class DiscountedRidge:
         self.theta = self.A_inv @ self.b
         self.pulls += 1
 
+    def _watch(self, err: float, alpha: float = 0.1, keep: float = 0.1) -> None:
+        """Change detection on the residuals: a well-fit model's recent residuals average about 0; a
+        run of them far from 0 means the expert changed, so keep only `keep` of the old evidence."""
+        self.drift = (1 - alpha) * self.drift + alpha * err
+        sd = self.noise() * np.sqrt(alpha / (2 - alpha))
+        if self.pulls >= 20 and abs(self.drift) > self.shift_z * sd:
+            eye = self.l2 * np.eye(self.dim)
+            self.A = eye + keep * (self.A - eye)
+            self.b *= keep
+            self.weight *= keep
+            self.sq_err *= keep
+            self.A_inv = np.linalg.inv(self.A)
+            self.theta = self.A_inv @ self.b
+            self.drift = 0.0
+            self.shifts += 1
+
     # persistence --------------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
         return {"A": self.A, "b": self.b,
-                "scalars": np.array([self.pulls, self.weight, self.sq_err, self.prior_mean, self.l2, self.discount])}
+                "scalars": np.array([self.pulls, self.weight, self.sq_err, self.prior_mean, self.l2, self.discount,
+                                     self.shift_z, self.drift, self.shifts])}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> DiscountedRidge:
-        pulls, weight, sq_err, prior_mean, l2, discount = (float(v) for v in arrays["scalars"])
-        arm = cls(int(arrays["A"].shape[0]), l2=l2, discount=discount, prior_mean=prior_mean)
+        pulls, weight, sq_err, prior_mean, l2, discount, shift_z, drift, shifts = (float(v) for v in arrays["scalars"])
+        arm = cls(int(arrays["A"].shape[0]), l2=l2, discount=discount, prior_mean=prior_mean, shift_z=shift_z)
+        arm.drift, arm.shifts = drift, int(shifts)
         arm.A, arm.b = np.array(arrays["A"], dtype=float), np.array(arrays["b"], dtype=float)
         arm.A_inv = np.linalg.inv(arm.A)
         arm.theta = arm.A_inv @ arm.b

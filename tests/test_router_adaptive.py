@@ -72,6 +72,20 @@ def test_a_degraded_expert_loses_its_traffic():
     assert picks[-50:].count("b") > 40  # and moved away when that one degraded
 
 
+def test_change_detection_moves_traffic_away_from_a_degraded_expert_without_any_discount():
+    policy = SoftmaxPolicy(2, PolicyConfig(seed=0, discount=1.0, shift_z=4.0))
+    x = np.array([1.0, 0.0])
+    picks = []
+    for t in range(600):
+        c = policy.decide(x, ["a", "b"])
+        key = c.arms[c.chosen]
+        quality = {"a": 0.9 if t < 300 else 0.2, "b": 0.6}[key] + (0.05 if t % 2 else -0.05)
+        policy.learn(x, key, quality, c.propensity, 2)
+        picks.append(key)
+    assert policy.arms["a"].shifts >= 1
+    assert picks[-100:].count("b") > 90
+
+
 def test_an_unsure_policy_gates_and_a_sure_one_does_not():
     policy = SoftmaxPolicy(1, PolicyConfig(seed=0, gate_confidence=0.9))
     x = np.array([1.0])
