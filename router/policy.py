@@ -75,17 +75,22 @@ class SoftmaxPolicy:
         self.arms: dict[str, DiscountedRidge] = {}
         self.rng = np.random.default_rng(self.config.seed)
 
-    def arm(self, key: str) -> DiscountedRidge:
+    def arm(self, key: str, peers: tuple[str, ...] | list[str] = ()) -> DiscountedRidge:
+        """The arm for `key`, created on first sight. A newcomer among `peers` that have earned rewards
+        starts at the best of their mean rewards (optimistic: tried soon, kept only if it holds up);
+        with no such peers it starts at `prior_mean`."""
         found = self.arms.get(key)
         if found is None:
             c = self.config
-            found = self.arms[key] = DiscountedRidge(self.dim, l2=c.l2, discount=c.discount, prior_mean=c.prior_mean,
+            seen = [m for p in peers if p in self.arms and (m := self.arms[p].mean_reward()) is not None]
+            start = max(seen) if seen else c.prior_mean
+            found = self.arms[key] = DiscountedRidge(self.dim, l2=c.l2, discount=c.discount, prior_mean=start,
                                                       shift_z=c.shift_z)
         return found
 
     def decide(self, x: np.ndarray, keys: list[str], costs: list[float] | None = None) -> Choice:
         c = self.config
-        arms = [self.arm(k) for k in keys]
+        arms = [self.arm(k, keys) for k in keys]
         means = np.array([a.mean(x) for a in arms])
         sds = np.array([a.noise() * a.width(x) for a in arms])
         probs = _softmax((means + c.bonus * sds) / c.temperature)

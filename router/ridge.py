@@ -30,6 +30,7 @@ class DiscountedRidge:
         self.shift_z = shift_z  # > 0: forget most evidence when recent residuals drift this many sds from 0
         self.drift = 0.0  # exponentially weighted mean of the latest residuals
         self.shifts = 0  # times a shift was detected
+        self.reward_sum = 0.0  # discounted, weighted sum of rewards (reward_sum / weight: the mean seen)
 
     def mean(self, x: np.ndarray) -> float:
         return self.prior_mean + float(self.theta @ x)
@@ -37,6 +38,10 @@ class DiscountedRidge:
     def width(self, x: np.ndarray) -> float:
         """Posterior standard deviation of the mean at x, in units of the noise scale."""
         return float(np.sqrt(max(x @ self.A_inv @ x, 0.0)))
+
+    def mean_reward(self) -> float | None:
+        """The (discounted) mean reward this arm has earned, None before any."""
+        return self.reward_sum / self.weight if self.weight > 0 else None
 
     def noise(self) -> float:
         """Residual standard deviation seen so far (a weak prior of 0.3 until there is data)."""
@@ -49,6 +54,7 @@ class DiscountedRidge:
         g = self.discount
         self.sq_err = g * self.sq_err + weight * err * err
         self.weight = g * self.weight + weight
+        self.reward_sum = g * self.reward_sum + weight * reward
         self.b = g * self.b + weight * (reward - self.prior_mean) * x
         if g == 1.0:  # Sherman-Morrison: O(d^2)
             ax = self.A_inv @ x
@@ -71,6 +77,7 @@ class DiscountedRidge:
             self.b *= keep
             self.weight *= keep
             self.sq_err *= keep
+            self.reward_sum *= keep
             self.A_inv = np.linalg.inv(self.A)
             self.theta = self.A_inv @ self.b
             self.drift = 0.0
@@ -80,13 +87,14 @@ class DiscountedRidge:
     def arrays(self) -> dict[str, np.ndarray]:
         return {"A": self.A, "b": self.b,
                 "scalars": np.array([self.pulls, self.weight, self.sq_err, self.prior_mean, self.l2, self.discount,
-                                     self.shift_z, self.drift, self.shifts])}
+                                     self.shift_z, self.drift, self.shifts, self.reward_sum])}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> DiscountedRidge:
-        pulls, weight, sq_err, prior_mean, l2, discount, shift_z, drift, shifts = (float(v) for v in arrays["scalars"])
+        pulls, weight, sq_err, prior_mean, l2, discount, shift_z, drift, shifts, reward_sum = (
+            float(v) for v in arrays["scalars"])
         arm = cls(int(arrays["A"].shape[0]), l2=l2, discount=discount, prior_mean=prior_mean, shift_z=shift_z)
-        arm.drift, arm.shifts = drift, int(shifts)
+        arm.drift, arm.shifts, arm.reward_sum = drift, int(shifts), reward_sum
         arm.A, arm.b = np.array(arrays["A"], dtype=float), np.array(arrays["b"], dtype=float)
         arm.A_inv = np.linalg.inv(arm.A)
         arm.theta = arm.A_inv @ arm.b

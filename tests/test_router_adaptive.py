@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support_experts import EXPERTS
+from support_experts import EXPERTS, TextIn, TextOut
 
 import agentos
+from agentos import Expert, ExpertContext, operation
 from agentos.errors import UserError
 from agentos.registry import Registry
 from agentos.routing import make_router
@@ -21,6 +22,7 @@ from router.environments import supervised
 from router.evaluation import ece, recovery_rounds, replay
 from router.policy import PolicyConfig, SoftmaxPolicy
 from router.ridge import DiscountedRidge
+from router.state import load as load_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,6 +171,36 @@ def test_a_fresh_router_is_unsure_and_runs_both_candidates_side_by_side(tmp_path
     node = r.nodes["say"]
     assert node.decision.gated and set(node.gate["ran"]) == {"quiet-echo", "loud-echo"}
     assert r.ok and node.expert == "loud-echo"
+
+
+class BrightEcho(Expert):
+    """A newcomer that is as good as loud-echo."""
+
+    name = "bright-echo"
+    domain = "test"
+
+    @operation("test.echo", cost=0.2)
+    async def echo(self, inputs: TextIn, ctx: ExpertContext) -> TextOut:
+        return TextOut(text=inputs.text.upper())
+
+
+def test_an_expert_added_later_is_tried_soon_and_the_others_keep_what_they_learned(tmp_path):
+    state = tmp_path / "state.npz"
+    for s in range(5):
+        echo_run(tmp_path, state, gate_confidence=0.0, seed=s)
+    _, learned = load_state(state)
+    spec = {"graph": [{"id": "say", "capability": "test.echo", "inputs": {"text": "hello there"}}],
+            "router": {"name": "adaptive", "options": {"state": str(state), "encoder": "hashing",
+                                                        "gate_confidence": 0.0}}}
+    chosen = []
+    for s in range(6):
+        spec["router"]["options"]["seed"] = 50 + s
+        r = agentos.run(spec, registry=Registry([*EXPERTS, BrightEcho]), output=tmp_path / "runs")
+        chosen.append(r.nodes["say"].decision.chosen)
+    assert "bright-echo" in chosen[:3]  # starts as good as the best incumbent, and uncertain
+    _, after = load_state(state)
+    assert after["test.echo::quiet-echo"].pulls == learned["test.echo::quiet-echo"].pulls  # untouched
+    assert after["test.echo::bright-echo"].pulls >= 1
 
 
 def test_bad_router_options_name_the_option():
