@@ -176,6 +176,7 @@ class AdaptiveRouter:
                    arms)
         store.append_history(self.path, self._history)
         self._history, self._dirty = [], False
+        self._pending.clear()  # the run is over: its nodes get no more verdicts
 
 
 def _state_path(option: str | None) -> Path | None:
