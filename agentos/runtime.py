@@ -237,7 +237,11 @@ class Runtime:
             return
 
         experts = [self.registry.get(spec.expert)] if spec.expert else self.registry.candidates(capability)
-        decision = self.router.route(self._query(spec), [e.card for e in experts])
+        cards = [e.card for e in experts]
+        if len(cards) > 1 and getattr(self.router, "route_in_thread", False):  # it may block (a model load)
+            decision = await asyncio.to_thread(self.router.route, self._query(spec), cards)
+        else:
+            decision = self.router.route(self._query(spec), cards)
         res.decision = decision
         self.emit(RouteDecided(run_id=self.run_id, node_id=node_id, decision=decision))
 

@@ -10,6 +10,7 @@ text encoder. `close` saves the models and the decision history (state.py).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ class AdaptiveRouter:
     """pi = softmax over candidates of (learned reward + exploration bonus) / T; see the module doc."""
 
     name = "adaptive"
+    # the runtime calls `route` for a node with several candidates in a worker thread: the first such
+    # call loads the text encoder (seconds), which must not stall the event loop and the running nodes
+    route_in_thread = True
 
     def __init__(self, **options: Any):
         try:
@@ -72,6 +76,8 @@ class AdaptiveRouter:
         self._history: list[dict[str, Any]] = []
         self._header: dict[str, Any] = {}
         self._dirty = False
+        self._features_lock = threading.Lock()  # the encoder load and the embedding cache
+        self._lock = threading.Lock()  # models, counters, pending decisions: held for microseconds
         self._arms_loaded: dict[str, Any] = {}
         if self.path is not None and self.path.is_file():
             self._header, self._arms_loaded = store.load(self.path)
@@ -104,20 +110,22 @@ class AdaptiveRouter:
                             chosen=chosen, ranking=ranking, probabilities={n: float(n == chosen) for n in ranking},
                             router=self.name,
                             reason="pinned by the task file" if query.pinned else "the only candidate")
-        featurizer, policy = self._ready()
-        x = featurizer.features(query)
+        with self._features_lock:
+            featurizer, policy = self._ready()
+            x = featurizer.features(query)
         keys = [arm_key(query.capability, n) for n in names]
         costs = []
         for card in candidates:
             op = card.operation_for(query.capability)
             costs.append((op.cost if op else 0.0) + (op.latency_s if op else 0.0) * self.options.latency_weight)
-        choice = policy.decide(x, keys, costs)
-        self._pending[(query.run_id, query.node_id)] = (x, keys, choice)
-        self.counters["decisions"] += 1
-        self.counters["gated"] += int(choice.gated)
-        self.counters["explored"] += int(choice.explored)
-        self.counters["reordered"] += int(choice.reordered)
-        self._dirty = True
+        with self._lock:
+            choice = policy.decide(x, keys, costs)
+            self._pending[(query.run_id, query.node_id)] = (x, keys, choice)
+            self.counters["decisions"] += 1
+            self.counters["gated"] += int(choice.gated)
+            self.counters["explored"] += int(choice.explored)
+            self.counters["reordered"] += int(choice.reordered)
+            self._dirty = True
         chosen = names[choice.chosen]
         mean = choice.means[choice.chosen]
         why = (f"p={choice.propensity:.2f}, expected reward {mean:.2f}, confidence {choice.confidence:.2f}"
@@ -135,7 +143,10 @@ class AdaptiveRouter:
                duration_s: float = 0.0) -> None:
         expert = expert or decision.chosen
         o = self.options
-        shaped = reward - o.cost_weight * cost - o.latency_weight * duration_s
+        with self._lock:
+            self._learn(decision, reward, expert, reward - o.cost_weight * cost - o.latency_weight * duration_s)
+
+    def _learn(self, decision: Decision, reward: float, expert: str, shaped: float) -> None:
         key = arm_key(decision.capability, expert)
         s = self.stats.setdefault(key, {"calls": 0, "reward": 0.0, "score": 0.0})
         s["calls"] += 1
@@ -159,7 +170,8 @@ class AdaptiveRouter:
         if self.path is None or not self._dirty:
             return
         try:
-            self._save()
+            with self._lock:
+                self._save()
         except OSError as exc:  # losing what one run learned must not fail the run
             log.warning("router state not saved to %s: %s", self.path, exc)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,35 @@ def test_a_final_agree_check_that_fails_fails_the_run(tmp_path, registry):
     assert all(n.status == "succeeded" for n in r.nodes.values())
     assert r.status == "failed"
     assert not r.checks[0].passed and r.checks[0].message == "${a.value} = 2 != ${b.value} = 3"
+
+
+class WaitingRouter(DeterministicRouter):
+    """Its decision for a node with several candidates waits until another node has run (as the adaptive
+    router's first decision waits for its text encoder): only possible if it is not on the event loop."""
+
+    name = "waiting"
+    route_in_thread = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other_node_ran = threading.Event()
+
+    def route(self, query, candidates: list[ExpertCard]) -> Decision:
+        if len(candidates) > 1 and not self.other_node_ran.wait(timeout=20):
+            raise RuntimeError("the event loop was blocked while routing")
+        return super().route(query, candidates)
+
+
+def test_a_router_that_routes_in_a_thread_does_not_stall_the_other_nodes(tmp_path, registry):
+    router = WaitingRouter()
+
+    def on_event(event: Any) -> None:
+        if event.kind == "node.finished" and event.node_id == "a":
+            router.other_node_ran.set()
+
+    r = run(tmp_path, registry, [step("a"), {"id": "say", "capability": "test.echo", "inputs": {"text": "hi"}}],
+            router=router, on_event=on_event)
+    assert r.ok and r.nodes["say"].expert == "loud-echo"
 
 
 class UnsureRouter(DeterministicRouter):
