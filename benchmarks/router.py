@@ -200,15 +200,8 @@ def _plots(problem: str, by_policy: dict[str, Trace], ours: Trace, cov: np.ndarr
 
 def _records(trace: Trace, groups: list[str]) -> list[dict[str, Any]]:
     """Our decisions as router history records, one "capability" per kind of node."""
-    from router.environments import EXPERTS
-
-    names = list(EXPERTS)
-    out = []
-    for t, (p, arm) in enumerate(zip(trace.probabilities, trace.chosen, strict=True)):
-        present = names if len(p) == len(names) else [n for n in names if n != "scholar"]
-        out.append({"capability": f"{groups[t]} nodes", "expert": names[arm], "reward": float(trace.reward[t]),
-                    "probabilities": dict(zip(present, map(float, p), strict=True))})
-    return out
+    return [{"capability": f"{groups[t]} nodes", "expert": trace.arms[arm], "reward": float(trace.reward[t]),
+             "probabilities": p} for t, (p, arm) in enumerate(zip(trace.probabilities, trace.chosen, strict=True))]
 
 
 if __name__ == "__main__":

@@ -38,44 +38,49 @@ class Ours:
         self.policy.learn(x, keys[index], reward, p, len(keys))
 
 
-class LinUCB:
-    """Disjoint LinUCB (Li et al. 2010): argmax of mean + alpha * width, no randomness."""
+class _PerArmRidge:
+    """One ridge model per arm, made on first sight, learning from the chosen arm's reward."""
 
-    def __init__(self, dim: int, alpha: float = 1.0, name: str = "LinUCB"):
-        self.name, self.dim, self.alpha = name, dim, alpha
+    def __init__(self, dim: int):
+        self.dim = dim
         self.arms: dict[str, DiscountedRidge] = {}
 
     def _arm(self, key: str) -> DiscountedRidge:
-        return self.arms.setdefault(key, DiscountedRidge(self.dim))
+        arm = self.arms.get(key)
+        if arm is None:
+            arm = self.arms[key] = DiscountedRidge(self.dim)
+        return arm
+
+    def learn(self, x: np.ndarray, keys: list[str], index: int, reward: float, p: float) -> None:
+        self._arm(keys[index]).update(x, reward)
+
+
+class LinUCB(_PerArmRidge):
+    """Disjoint LinUCB (Li et al. 2010): argmax of mean + alpha * width, no randomness."""
+
+    def __init__(self, dim: int, alpha: float = 1.0, name: str = "LinUCB"):
+        super().__init__(dim)
+        self.name, self.alpha = name, alpha
 
     def act(self, x: np.ndarray, keys: list[str]) -> tuple[int, np.ndarray]:
         ucb = [self._arm(k).mean(x) + self.alpha * self._arm(k).width(x) for k in keys]
         i = int(np.argmax(ucb))
         return i, np.eye(len(keys))[i]
 
-    def learn(self, x: np.ndarray, keys: list[str], index: int, reward: float, p: float) -> None:
-        self._arm(keys[index]).update(x, reward)
 
-
-class EpsilonGreedy:
+class EpsilonGreedy(_PerArmRidge):
     """Greedy on per-arm ridge means, uniform with probability epsilon."""
 
     def __init__(self, dim: int, epsilon: float = 0.05, seed: int = 0, name: str = "epsilon-greedy"):
-        self.name, self.dim, self.epsilon = name, dim, epsilon
-        self.arms: dict[str, DiscountedRidge] = {}
+        super().__init__(dim)
+        self.name, self.epsilon = name, epsilon
         self.rng = np.random.default_rng(seed)
-
-    def _arm(self, key: str) -> DiscountedRidge:
-        return self.arms.setdefault(key, DiscountedRidge(self.dim))
 
     def act(self, x: np.ndarray, keys: list[str]) -> tuple[int, np.ndarray]:
         k = len(keys)
         pmf = np.full(k, self.epsilon / k)
         pmf[int(np.argmax([self._arm(key).mean(x) for key in keys]))] += 1.0 - self.epsilon
         return int(self.rng.choice(k, p=pmf)), pmf
-
-    def learn(self, x: np.ndarray, keys: list[str], index: int, reward: float, p: float) -> None:
-        self._arm(keys[index]).update(x, reward)
 
 
 class Uniform:

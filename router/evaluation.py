@@ -22,10 +22,11 @@ class Trace:
     confidence: np.ndarray  # the policy's confidence that its top arm is the best
     top_is_best: np.ndarray  # bool: was that top arm really the best
     chosen: np.ndarray
-    probabilities: list[np.ndarray] = field(default_factory=list)
+    probabilities: list[dict[str, float]] = field(default_factory=list)  # pi over the round's candidates
     decide_us: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     extra_calls: int = 0
+    arms: list[str] = field(default_factory=list)  # the problem's arms; `chosen` indexes them
 
     def summary(self, drift_at: int | None) -> dict[str, float | int | None]:
         n = len(self.regret)
@@ -46,35 +47,33 @@ def replay(problem: Problem, policy: BanditPolicy, *, seed: int = 0) -> Trace:
     best_hit, chosen_all, gated = np.zeros(T, dtype=bool), np.zeros(T, dtype=int), np.zeros(T, dtype=bool)
     decide = np.zeros(T)
     extra = 0
-    probs: list[np.ndarray] = []
+    probs: list[dict[str, float]] = []
     names = problem.arms
     for t in range(T):
         idx = problem.keys(t)
         keys = [names[i] for i in idx]
         x = problem.X[t]
         costs = [float(problem.costs[i]) for i in idx]
+        ours = policy if isinstance(policy, Ours) else None  # ours also gets costs, and may gate
         t0 = time.perf_counter()
-        if isinstance(policy, Ours):
-            local, pmf = policy.act(x, keys, costs)
-        else:
-            local, pmf = policy.act(x, keys)
+        local, pmf = ours.act(x, keys, costs) if ours else policy.act(x, keys)
         decide[t] = (time.perf_counter() - t0) * 1e6
         best = float(net[t, idx].max())
-        if isinstance(policy, Ours):
-            choice = policy.last
+        if ours:
+            choice = ours.last
             conf[t] = choice.confidence
             top = int(np.argmax(choice.means))
         else:
             top = int(np.argmax(pmf))
             conf[t] = float(pmf[top])
         best_hit[t] = net[t, idx[top]] >= best - 1e-9
-        probs.append(np.array(pmf))
-        if isinstance(policy, Ours) and policy.last.gated:
-            alts = policy.last.alternatives
+        probs.append(dict(zip(keys, map(float, pmf), strict=True)))
+        if ours and ours.last.gated:
+            alts = ours.last.alternatives
             observed = [problem.quality[t, idx[a]] + noise[t, idx[a]] for a in alts]
             spent = problem.cost_weight * sum(problem.costs[idx[a]] for a in alts)
             for a, q in zip(alts, observed, strict=True):
-                policy.policy.learn(x, keys[a], q - problem.cost_weight * problem.costs[idx[a]], 1.0, len(keys))
+                ours.policy.learn(x, keys[a], q - problem.cost_weight * problem.costs[idx[a]], 1.0, len(keys))
             kept = alts[int(np.argmax(observed))]
             reward[t] = problem.quality[t, idx[kept]] - spent
             gated[t], extra = True, extra + len(alts) - 1
@@ -86,7 +85,8 @@ def replay(problem: Problem, policy: BanditPolicy, *, seed: int = 0) -> Trace:
             reward[t] = net[t, arm]
             chosen_all[t] = arm
         regret[t] = best - reward[t]
-    return Trace(policy.name, problem.name, regret, reward, conf, best_hit, chosen_all, probs, decide, gated, extra)
+    return Trace(policy.name, problem.name, regret, reward, conf, best_hit, chosen_all, probs, decide, gated, extra,
+                 problem.arms)
 
 
 def recovery_rounds(regret: np.ndarray, drift_at: int | None, window: int = 100) -> int | None:

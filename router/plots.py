@@ -79,7 +79,7 @@ def contributions(records: list[dict[str, Any]], path: Path, windows: int = 20,
     return _save(fig, path, plt)
 
 
-def curves(series: dict[str, np.ndarray], path: Path, *, title: str, xlabel: str, ylabel: str,
+def curves(series: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, title: str, xlabel: str, ylabel: str,
            marker_x: float | None = None) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
