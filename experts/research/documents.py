@@ -36,6 +36,8 @@ class Document(BaseModel):
     text: str
     sha256: str = Field(description="of the file's bytes: the index cache is keyed on it")
     pages: list[int] = Field(default_factory=list, description="PDF: character offset where each page starts")
+    headings: list[tuple[int, int, str]] = Field(default_factory=list, description="HTML: (start, end, section "
+                                                 "path) of each heading's text")
 
 
 class Chunk(BaseModel):
@@ -83,14 +85,15 @@ def read_document(path: Path, doc_id: str) -> Document:
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     pages: list[int] = []
+    headings: list[tuple[int, int, str]] = []
     if kind == "pdf":
         text, pages = _pdf_text(path)
     elif kind == "html":
-        text = _html_blocks(raw.decode("utf-8", errors="replace"))[0]
+        text, headings = _html_text(raw.decode("utf-8", errors="replace"))
     else:
         text = raw.decode("utf-8", errors="replace")
     return Document(id=doc_id, path=str(path), kind=kind, title=_title(kind, text, path), text=text, sha256=digest,
-                    pages=pages)
+                    pages=pages, headings=headings)
 
 
 def _title(kind: Kind, text: str, path: Path) -> str:
@@ -146,15 +149,15 @@ def _markdown_blocks(text: str) -> list[_Block]:
 _HTML_BLOCKS = ("p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption")
 
 
-def _html_blocks(html: str) -> tuple[str, list[_Block]]:
-    """The visible text of block elements, blank-line separated, and their blocks."""
+def _html_text(html: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """The visible text of headings and block elements, blank-line separated, and the headings' spans."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
     for junk in soup(["script", "style", "noscript", "template"]):
         junk.decompose()
     parts: list[str] = []
-    blocks: list[_Block] = []
+    headings: list[tuple[int, int, str]] = []
     path: list[tuple[int, str]] = []
     at = 0
     for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", *_HTML_BLOCKS]):
@@ -166,11 +169,24 @@ def _html_blocks(html: str) -> tuple[str, list[_Block]]:
         if el.name[0] == "h" and el.name[1:].isdigit():
             level = int(el.name[1])
             path = [(lv, h) for lv, h in path if lv < level] + [(level, content)]
-        else:
-            blocks.append(_Block(at, at + len(content), " > ".join(h for _, h in path)))
+            headings.append((at, at + len(content), " > ".join(h for _, h in path)))
         parts.append(content)
         at += len(content) + 2
-    return "\n\n".join(parts), blocks
+    return "\n\n".join(parts), headings
+
+
+def _html_blocks(doc: Document) -> list[_Block]:
+    """Each non-heading paragraph of the text, under the last heading before it."""
+    heading_starts = {start for start, _, _ in doc.headings}
+    blocks: list[_Block] = []
+    section, i = "", 0
+    for b in _paragraph_blocks(doc.text):
+        while i < len(doc.headings) and doc.headings[i][0] <= b.start:
+            section, i = doc.headings[i][2], i + 1
+        if b.start not in heading_starts:
+            b.heading = section
+            blocks.append(b)
+    return blocks
 
 
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*$)", re.DOTALL)  # up to a blank line or the end
@@ -190,7 +206,7 @@ def blocks_of(doc: Document) -> list[_Block]:
     if doc.kind == "markdown":
         return _markdown_blocks(doc.text)
     if doc.kind == "html":
-        return list(_html_blocks_from_text(doc))
+        return _html_blocks(doc)
     if doc.kind == "pdf":
         out: list[_Block] = []
         bounds = [*doc.pages, len(doc.text) + 2]
@@ -198,14 +214,6 @@ def blocks_of(doc: Document) -> list[_Block]:
             out += _paragraph_blocks(doc.text[s: e - 2], s, f"page {n}", n)
         return out
     return _paragraph_blocks(doc.text)
-
-
-def _html_blocks_from_text(doc: Document) -> Iterator[_Block]:
-    """HTML text is already one block per blank-line paragraph; headings are re-derived from the file."""
-    text, blocks = _html_blocks(Path(doc.path).read_text(encoding="utf-8", errors="replace"))
-    if text != doc.text:
-        raise ExpertError(f"{doc.path} changed while it was being read")
-    yield from blocks
 
 
 # ---- chunks ----------------------------------------------------------------------------------------
