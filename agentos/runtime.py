@@ -237,6 +237,11 @@ class Runtime:
             return
 
         experts = [self.registry.get(spec.expert)] if spec.expert else self.registry.candidates(capability)
+        reasons = {e.card.name: why for e in experts if (why := e.unavailable(self.host))}
+        experts = [e for e in experts if e.card.name not in reasons]
+        if not experts:
+            self._fail(res, None, 1, "no expert can run it here: " + "; ".join(f"{n}: {w}" for n, w in reasons.items()))
+            return
         cards = [e.card for e in experts]
         if len(cards) > 1 and getattr(self.router, "route_in_thread", False):  # it may block (a model load)
             decision = await asyncio.to_thread(self.router.route, self._query(spec), cards)
@@ -339,7 +344,9 @@ class Runtime:
         cost = self._charge(op, ctx)
         outcome = NodeOutcome(node_id=spec.id, expert=name, output=out, output_model=op.output_model,
                               artifacts=ctx.artifacts.files(), run_dir=self.run_dir)
-        verdicts = run_node_checks(outcome, self.checks)
+        verdicts = run_node_checks(outcome, [*self.checks, *op.checks])
+        for v in verdicts:  # a plugin's check need not know whose output it judged
+            v.node_id, v.expert = v.node_id or spec.id, v.expert or name
         passed, score = fold(verdicts)
         if not passed:
             failed = "; ".join(f"{v.check}: {v.message}" for v in verdicts if not v.passed)

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
@@ -33,6 +33,9 @@ class OperationCard(BaseModel):
     output_model: type[BaseModel] = Field(exclude=True)
     cost: float = 0.0  # abstract cost units per call, summed against budget.max_cost
     latency_s: float = 0.0  # typical wall time, used for the critical path
+    checks: list[Any] = Field(default_factory=list, exclude=True, description="consistency checks "
+                              "(`agentos.checks.NodeCheck`) the runtime runs on this operation's output after "
+                              "the common ones")
 
     def describe(self) -> dict[str, Any]:
         """JSON form for the host model's catalogue and `agentos experts list --json`."""
@@ -210,18 +213,21 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def operation(capability: str | Callable[..., Any] | None = None, *, cost: float = 0.0,
-              latency_s: float = 0.0, description: str | None = None) -> Any:
+              latency_s: float = 0.0, description: str | None = None, checks: Sequence[Any] = ()) -> Any:
     """Mark a method `(self, inputs: In, ctx) -> Out` as an operation of an `Expert` subclass.
 
     The capability defaults to `<domain>.<method name>`; the description to the docstring.
     `ctx` may be left out when the operation does not use it; bare `@operation` works too.
+    `checks` are consistency checks for this operation's output: a failed one rejects the attempt,
+    so the runtime retries on the next candidate or replans, as for the common checks.
     """
     if callable(capability):  # used bare, as `@operation`
         return operation()(capability)
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn.__agentos_operation__ = {  # type: ignore[attr-defined]
-            "capability": capability, "cost": cost, "latency_s": latency_s, "description": description}
+            "capability": capability, "cost": cost, "latency_s": latency_s, "description": description,
+            "checks": list(checks)}
         return fn
 
     return mark
@@ -262,7 +268,7 @@ class Expert:
                                    "capabilities must differ")
             ops.append(OperationCard(
                 name=attr, capability=cap, input_model=inp, output_model=out, cost=meta["cost"],
-                latency_s=meta["latency_s"],
+                latency_s=meta["latency_s"], checks=meta.get("checks", []),
                 description=meta["description"] or inspect.getdoc(fn) or "",
             ))
             handlers[cap] = _with_ctx(getattr(self, attr), takes_ctx)
@@ -271,6 +277,11 @@ class Expert:
         card = ExpertCard(name=cls.name, domain=cls.domain, version=cls.version,
                           description=cls.description or _own_doc(cls), operations=ops)
         return card, handlers
+
+    def unavailable(self, host: Any) -> str | None:
+        """Why this expert cannot run here and now (no weights at the configured path, no suitable host),
+        or None. The runtime leaves an unavailable expert out of routing instead of failing on it."""
+        return None
 
     async def run(self, capability: str, inputs: BaseModel, ctx: ExpertContext) -> BaseModel:
         """Run one operation; the runtime has already validated `inputs` against its model."""
@@ -298,7 +309,7 @@ class FunctionExpert(Expert):
 
 def expert(name: str | None = None, *, domain: str, capability: str | None = None,
            description: str | None = None, cost: float = 0.0, latency_s: float = 0.0,
-           version: str = "0.1.0") -> Callable[[Callable[..., Any]], FunctionExpert]:
+           version: str = "0.1.0", checks: Sequence[Any] = ()) -> Callable[[Callable[..., Any]], FunctionExpert]:
     """Turn `async def f(inputs: In, ctx) -> Out` (or a plain def; `ctx` optional) into an expert.
 
     The name defaults to the function's, the capability to `<domain>.<function name>`, the
@@ -316,7 +327,7 @@ def expert(name: str | None = None, *, domain: str, capability: str | None = Non
             name=name or fn.__name__, domain=domain, description=doc, version=version,
             operations=[OperationCard(name=op_name, capability=capability or f"{domain}.{fn.__name__}",
                                       description=doc, input_model=inp, output_model=out,
-                                      cost=cost, latency_s=latency_s)],
+                                      cost=cost, latency_s=latency_s, checks=list(checks))],
         )
         return FunctionExpert(fn, card, takes_ctx)
 

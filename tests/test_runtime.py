@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support_experts import EXPERTS
+from support_experts import EXPERTS, TextIn, TextOut
 
 import agentos
 from agentos import Decision, DeterministicRouter, Registry
@@ -312,3 +312,54 @@ def test_an_expert_that_crashes_keeps_its_traceback_in_the_result(tmp_path, regi
     assert r.nodes["bug"].error == "ZeroDivisionError: integer division or modulo by zero"
     assert attempt.traceback is not None
     assert "support_experts.py" in attempt.traceback and "in crasher" in attempt.traceback
+
+
+
+def test_an_operations_own_checks_run_after_the_common_ones_and_reject_on_failure(tmp_path):
+    from agentos.checks import NodeOutcome, Verdict
+
+    class Bang:
+        name = "bang"
+
+        def __call__(self, outcome: NodeOutcome) -> Verdict:
+            ok = outcome.output.text.endswith("!")
+            return Verdict(check=self.name, passed=ok, score=float(ok), message="" if ok else "no exclamation mark")
+
+    @agentos.expert(name="flat", domain="test", capability="test.say", checks=[Bang()])
+    def flat(inputs: TextIn) -> TextOut:
+        return TextOut(text=inputs.text)
+
+    @agentos.expert(name="loud", domain="test", capability="test.say", checks=[Bang()])
+    def loud(inputs: TextIn) -> TextOut:
+        return TextOut(text=inputs.text + "!")
+
+    r = run(tmp_path, Registry([flat, loud]), [{"id": "say", "capability": "test.say", "inputs": {"text": "hi"}}])
+    node = r.nodes["say"]
+    assert r.ok and node.expert == "loud" and r.output("say") == {"text": "hi!"}
+    assert [(a.expert, a.status) for a in node.attempts] == [("flat", "rejected"), ("loud", "succeeded")]
+    assert [v.check for v in node.verdicts if v.expert == "flat"] == ["schema", "non_empty_text", "files_exist", "bang"]
+    assert next(v for v in node.verdicts if v.check == "bang" and v.expert == "flat").message == "no exclamation mark"
+
+
+def test_an_unavailable_expert_is_left_out_of_routing_and_says_why_when_none_is_left(tmp_path):
+    class NeedsWeights(agentos.Expert):
+        name = "needs-weights"
+        domain = "test"
+
+        def unavailable(self, host: Any) -> str | None:
+            return "no weights at /models/x"
+
+        @agentos.operation("test.say")
+        def say(self, inputs: TextIn) -> TextOut:
+            raise AssertionError("an unavailable expert must not run")
+
+    @agentos.expert(name="plain", domain="test", capability="test.say")
+    def plain(inputs: TextIn) -> TextOut:
+        return TextOut(text=inputs.text)
+
+    r = run(tmp_path, Registry([NeedsWeights, plain]), [{"id": "say", "capability": "test.say",
+                                                         "inputs": {"text": "hi"}}])
+    assert r.ok and r.nodes["say"].expert == "plain" and r.nodes["say"].decision.ranking == ["plain"]
+    r = run(tmp_path, Registry([NeedsWeights]), [{"id": "say", "capability": "test.say", "inputs": {"text": "hi"}}])
+    assert r.nodes["say"].status == "failed"
+    assert r.nodes["say"].error == "no expert can run it here: needs-weights: no weights at /models/x"
