@@ -243,6 +243,24 @@ class GrammarConstraint:
             raise ConstraintError(f"constraint is in an error state: {self._matcher.get_error()}")
 
 
+ENFORCED_FORMATS = frozenset({"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+                              "uri"})  # what llguidance 1.9 can enforce; it rejects a schema with any other
+
+
+def _known_formats_only(node: Any) -> Any:
+    """The schema without `format`s llguidance cannot enforce (pydantic's `path`, `binary`, ...).
+
+    JSON Schema makes `format` an annotation unless a validator knows it, so dropping an unknown one
+    keeps the string a string; refusing the schema would refuse every model with a `Path` field.
+    """
+    if isinstance(node, dict):
+        return {k: _known_formats_only(v) for k, v in node.items()
+                if not (k == "format" and isinstance(v, str) and v not in ENFORCED_FORMATS)}
+    if isinstance(node, list):
+        return [_known_formats_only(v) for v in node]
+    return node
+
+
 def _json_grammar(schema: dict[str, Any] | None, max_whitespace_run: int) -> str:
     if schema is None:
         schema = {"type": "object"}
@@ -256,7 +274,7 @@ def _json_grammar(schema: dict[str, Any] | None, max_whitespace_run: int) -> str
         else {"whitespace_pattern": f"[\\x20\\x0A\\x0D\\x09]{{1,{max_whitespace_run}}}"}
     )
     try:
-        text = json.dumps(schema, allow_nan=False)  # not sorted: properties are emitted in schema order
+        text = json.dumps(_known_formats_only(schema), allow_nan=False)  # not sorted: properties keep their order
         return llguidance.LLMatcher.grammar_from_json_schema(text, defaults=options)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise ConstraintError(f"schema is not serialisable JSON: {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import jsonschema
@@ -280,3 +281,23 @@ def test_xml_tool_call_grammar_rejects_a_name_that_would_break_the_grammar():
 def test_invalid_lark_grammar_raises_constraint_error(tokenizer, eos):
     with pytest.raises(ConstraintError, match="Lark grammar"):
         grammar_constraint("start: undefined_rule", tokenizer, eos_token_ids=[eos])
+
+
+def test_a_format_the_library_cannot_enforce_is_dropped_and_known_ones_are_kept(tokenizer, eos):
+    from pathlib import Path as P
+
+    from pydantic import BaseModel
+
+    class WithPaths(BaseModel):
+        corpus: list[P]
+        report: P
+        when: str
+
+    schema = WithPaths.model_json_schema()
+    schema["properties"]["when"]["format"] = "date"
+    assert schema["properties"]["report"]["format"] == "path"  # what pydantic writes for a Path
+    constraint = json_schema_constraint(schema, tokenizer, eos_token_ids=[eos])
+    text = tokenizer.decode(_random_decode(constraint, tokenizer.get_vocab_size(), eos, seed=3))
+    doc = json.loads(text)
+    WithPaths.model_validate(doc)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", doc["when"]), doc["when"]  # `date` is still enforced
