@@ -130,3 +130,49 @@ def test_bad_corpus_paths_are_clear_errors(tmp_path, corpus):
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     with pytest.raises(ExpertError, match="not a readable PDF"):
         read_document(tmp_path / "broken.pdf", "broken.pdf")
+
+
+PEP_LIKE = """PEP: 9999
+Title: A Test Proposal about ``spam``
+Author: Ann Example <ann@example.org>, Bob Example <bob@example.org>
+Status: Final
+Created: 01-Jan-2020
+
+Abstract
+========
+
+This proposal adds spam to the standard library.
+
+Specification
+=============
+
+The ``spam()`` function returns eggs.
+
+.. include:: /etc/passwd
+
+.. raw:: html
+
+   <script>alert(1)</script>
+
+Example::
+
+    first line
+
+    second line
+"""
+
+
+def test_restructuredtext_is_rendered_by_docutils_with_its_pep_header_as_title_and_fields(tmp_path):
+    path = tmp_path / "pep-9999.rst"
+    path.write_text(PEP_LIKE)
+    doc = read_document(path, "pep-9999.rst")
+    assert doc.kind == "rst" and doc.title == "PEP 9999 – A Test Proposal about spam"
+    assert doc.meta["Author"].startswith("Ann Example") and doc.meta["Status"] == "Final"
+    assert "Status: Final" in doc.text and "The spam() function returns eggs." in doc.text
+    assert "root:" not in doc.text and "alert(1)" not in doc.text  # no file inclusion, no raw passthrough
+    chunks = chunk_document(doc)
+    assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+    spec = next(c for c in chunks if "spam() function" in c.text)
+    assert spec.heading == "PEP 9999 – A Test Proposal about spam > Specification"
+    code = next(c for c in chunks if "first line" in c.text)
+    assert "first line\nsecond line" in code.text  # code keeps its lines

@@ -1,9 +1,10 @@
-"""Read a corpus (Markdown, plain text, HTML, PDF) into documents and structure-aware chunks.
+"""Read a corpus (Markdown, plain text, reStructuredText, HTML, PDF) into documents and structure-aware chunks.
 
 Every chunk keeps its provenance: the document it came from and the character offsets of its text
 in that document's `text`, so `document.text[chunk.start:chunk.end] == chunk.text` always holds.
 For Markdown and plain text, `text` is the file's own content, so offsets point into the file;
-for HTML it is the visible text (block elements separated by blank lines), for PDF the text layer
+for HTML and reStructuredText (rendered by docutils) it is the visible text (block elements separated
+by blank lines), for PDF the text layer
 of the pages (pages separated by blank lines, each chunk naming its page). Chunks never cross a
 heading (Markdown, HTML) or a page (PDF); long sections are cut at paragraph, then sentence, ends.
 """
@@ -22,9 +23,9 @@ from pydantic import BaseModel, Field
 
 from agentos.errors import ExpertError
 
-Kind = Literal["markdown", "text", "html", "pdf"]
+Kind = Literal["markdown", "text", "rst", "html", "pdf"]
 KINDS: dict[str, Kind] = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
-                          ".html": "html", ".htm": "html", ".pdf": "pdf"}
+                          ".rst": "rst", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_CHUNK_CHARS = 1200
 
 
@@ -36,8 +37,10 @@ class Document(BaseModel):
     text: str
     sha256: str = Field(description="of the file's bytes: the index cache is keyed on it")
     pages: list[int] = Field(default_factory=list, description="PDF: character offset where each page starts")
-    headings: list[tuple[int, int, str]] = Field(default_factory=list, description="HTML: (start, end, section "
-                                                 "path) of each heading's text")
+    headings: list[tuple[int, int, str]] = Field(default_factory=list, description="HTML, reStructuredText: "
+                                                 "(start, end, section path) of each heading's text")
+    meta: dict[str, str] = Field(default_factory=dict, description="fields of a leading RFC 822 header (a PEP's "
+                                 "Author, Status, Created, ...), for the reference list")
 
 
 class Chunk(BaseModel):
@@ -86,14 +89,18 @@ def read_document(path: Path, doc_id: str) -> Document:
     digest = hashlib.sha256(raw).hexdigest()
     pages: list[int] = []
     headings: list[tuple[int, int, str]] = []
+    meta: dict[str, str] = {}
     if kind == "pdf":
         text, pages = _pdf_text(path)
     elif kind == "html":
         text, headings = _html_text(raw.decode("utf-8", errors="replace"))
+    elif kind == "rst":
+        html, meta = _rst_html(raw.decode("utf-8", errors="replace"), path)
+        text, headings = _html_text(html)
     else:
         text = raw.decode("utf-8", errors="replace")
     return Document(id=doc_id, path=str(path), kind=kind, title=_title(kind, text, path), text=text, sha256=digest,
-                    pages=pages, headings=headings)
+                    pages=pages, headings=headings, meta=meta)
 
 
 def _title(kind: Kind, text: str, path: Path) -> str:
@@ -102,7 +109,53 @@ def _title(kind: Kind, text: str, path: Path) -> str:
         if m:
             return m.group(1)
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return first[:120] if kind in ("html", "pdf") and first else path.stem
+    return first[:120] if kind in ("html", "rst", "pdf") and first else path.stem
+
+
+_RFC822_FIELD = re.compile(r"^([A-Za-z][A-Za-z-]*):[ \t]*(.*)$")
+
+
+def _rst_html(source: str, path: Path) -> tuple[str, dict[str, str]]:
+    """reStructuredText rendered to HTML by docutils, with no file inclusion and no raw passthrough.
+
+    A leading RFC 822 header (as Python Enhancement Proposals have: `PEP:`, `Title:`, `Status:`)
+    becomes the document's title and a first paragraph of its fields, so "is it final?" is searchable.
+    """
+    from docutils.core import publish_parts
+    from docutils.utils import SystemMessage
+    from docutils.writers.html5_polyglot import Writer as Html5Writer
+
+    html_head = ""
+    fields: dict[str, str] = {}
+    head, sep, body = source.partition("\n\n")
+    lines = head.splitlines()
+    if lines and _RFC822_FIELD.match(lines[0]) and sep:
+        for line in lines:
+            m = _RFC822_FIELD.match(line)
+            if m:
+                key = m.group(1)
+                fields[key] = m.group(2).strip()
+            elif fields:  # a continuation line
+                fields[key] += " " + line.strip()
+        title = fields.get("Title", path.stem).replace("``", "")
+        if "PEP" in fields:
+            title = f"PEP {fields['PEP']} – {title}"
+        shown = "; ".join(f"{k}: {v}" for k, v in fields.items() if k not in ("PEP", "Title"))
+        html_head = f"<h1>{_escape(title)}</h1><p>{_escape(shown)}</p>"
+        source = body
+    try:
+        parts = publish_parts(source, writer=Html5Writer(), settings_overrides={
+            "report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False,
+            "doctitle_xform": False, "footnote_references": "superscript", "_disable_config": True})
+    except SystemMessage as exc:  # only severe structural errors get here with halt_level 5
+        raise ExpertError(f"{path}: not valid reStructuredText ({exc})") from None
+    return html_head + parts["body"], fields
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
 
 
 def _pdf_text(path: Path) -> tuple[str, list[int]]:
@@ -163,7 +216,10 @@ def _html_text(html: str) -> tuple[str, list[tuple[int, int, str]]]:
     for el in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", *_HTML_BLOCKS]):
         if el.name not in ("h1", "h2", "h3", "h4", "h5", "h6") and el.find_parent(_HTML_BLOCKS):
             continue  # nested inside a block already taken whole
-        content = re.sub(r"\s+", " ", el.get_text(" ")).strip()
+        if el.name == "pre":  # code keeps its lines (no blank ones: those separate blocks)
+            content = re.sub(r"[ \t]*\n\s*\n\s*", "\n", el.get_text()).strip()
+        else:
+            content = re.sub(r"\s+", " ", el.get_text(" ")).strip()
         if not content:
             continue
         if el.name[0] == "h" and el.name[1:].isdigit():
@@ -205,7 +261,7 @@ def _rstrip(text: str, start: int, end: int) -> int:
 def blocks_of(doc: Document) -> list[_Block]:
     if doc.kind == "markdown":
         return _markdown_blocks(doc.text)
-    if doc.kind == "html":
+    if doc.kind in ("html", "rst"):
         return _html_blocks(doc)
     if doc.kind == "pdf":
         out: list[_Block] = []
