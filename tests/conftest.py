@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ os.environ["AGENTOS_HOST_MODEL_DIR"] = "none"
 # The adaptive router (the default) keeps what it learns in memory only, so tests never share or
 # touch ~/.agentos; the router's own tests give it a state file explicitly.
 os.environ["AGENTOS_ROUTER_STATE"] = "none"
+# Research indexes are cached per corpus content; tests keep theirs in a folder of their own.
+os.environ.setdefault("AGENTOS_RESEARCH_CACHE", tempfile.mkdtemp(prefix="agentos-research-index-"))
 
 
 # ---- the tiny Step 3.5 model, served once per session (host server and EngineHost tests) -----------

@@ -488,8 +488,8 @@ def test_an_unrelated_capability_lists_the_known_ones(task_dir, registry):
       - id: paint
         capability: image.generate
     """)
-    assert "known capabilities: text.keywords, text.load, text.report, text.summarize" in \
-        only_problem(error_for(path, registry))
+    assert ("known capabilities: research.compare, research.investigate, research.trace, text.keywords, "
+            "text.load, text.report, text.summarize") in only_problem(error_for(path, registry))
 
 
 def test_an_unknown_expert_suggests_the_near_miss(task_dir, registry):

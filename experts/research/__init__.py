@@ -1,3 +1,7 @@
-"""The deep-research expert (issue #7), landing in slices. So far: documents and chunks with
-character-offset provenance (`documents.py`) and hybrid retrieval with a disk cache (`retrieval.py`);
-the operations (`research.investigate|compare|trace`) and their checks follow."""
+"""The deep-research experts: ingestion, hybrid retrieval, evidence chains, comparisons, source tracing."""
+
+from experts.research.expert import ExtractiveResearch, HostResearch
+
+EXPERTS = [HostResearch, ExtractiveResearch]
+
+__all__ = ["EXPERTS", "ExtractiveResearch", "HostResearch"]
