@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from agentos.checks import NodeOutcome, Verdict
 from experts.research.documents import KINDS, Document, read_document
@@ -24,8 +25,22 @@ def _verdict(name: str, outcome: NodeOutcome, ok: int, total: int, problems: lis
                    message=shown if problems else f"{total} {what} ok")
 
 
-def _research(outcome: NodeOutcome) -> ResearchOutput | None:
-    return outcome.output if isinstance(outcome.output, ResearchOutput) else None
+class _ResearchCheck:
+    """One property of a research output; `inspect` says how many items it judged and what is wrong."""
+
+    name: str
+    what: str  # the items judged, for the message when all pass
+    kind: type[ResearchOutput] = ResearchOutput
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, self.kind):
+            return _verdict(self.name, outcome, 0, 1, [f"output is not a {self.kind.__name__}"], "")
+        total, problems = self.inspect(out)
+        return _verdict(self.name, outcome, max(0, total - len(problems)), total, problems, self.what)
+
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
+        raise NotImplementedError
 
 
 def _cited(out: ResearchOutput, st: Statement) -> list[Evidence]:
@@ -33,15 +48,13 @@ def _cited(out: ResearchOutput, st: Statement) -> list[Evidence]:
     return [by_id[c] for c in st.citations if c in by_id]
 
 
-class StatementsCite:
+class StatementsCite(_ResearchCheck):
     """Every statement cites at least one passage, and every id it cites is in the evidence list."""
 
     name = "research.cites"
+    what = "statement(s) cite evidence"
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = _research(outcome)
-        if out is None:
-            return _verdict(self.name, outcome, 0, 1, ["output is not a research output"], "")
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         known = {e.id for e in out.evidence}
         problems = []
         statements = out.statements()
@@ -50,8 +63,7 @@ class StatementsCite:
                 problems.append(f"{where} cites nothing")
             elif unknown := [c for c in st.citations if c not in known]:
                 problems.append(f"{where} cites {', '.join(unknown)}, which is not in the evidence")
-        return _verdict(self.name, outcome, len(statements) - len(problems), len(statements), problems,
-                        "statement(s) cite evidence")
+        return len(statements), problems
 
 
 @lru_cache(maxsize=64)
@@ -67,15 +79,13 @@ def reread(path: str) -> Document | None:
     return _document(str(p.resolve()), st.st_mtime_ns, st.st_size)
 
 
-class EvidenceAtOffsets:
+class EvidenceAtOffsets(_ResearchCheck):
     """Every passage is its document's text at the stated offsets (the document re-read from disk)."""
 
     name = "research.offsets"
+    what = "passage(s) found at their offsets"
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = _research(outcome)
-        if out is None:
-            return _verdict(self.name, outcome, 0, 1, ["output is not a research output"], "")
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         problems = []
         for e in out.evidence:
             doc = reread(e.path)
@@ -83,14 +93,14 @@ class EvidenceAtOffsets:
                 problems.append(f"{e.id}: {e.path} cannot be read")
             elif doc.text[e.start:e.end] != e.text:
                 problems.append(f"{e.id}: {e.doc}[{e.start}:{e.end}] does not hold the quoted text")
-        return _verdict(self.name, outcome, len(out.evidence) - len(problems), len(out.evidence), problems,
-                        "passage(s) found at their offsets")
+        return len(out.evidence), problems
 
 
-class SpansSupportClaims:
+class SpansSupportClaims(_ResearchCheck):
     """Each statement is supported by what it cites (calibrated overlap + embedding similarity)."""
 
     name = "research.support"
+    what = "statement(s) supported by their citations"
 
     def __init__(self, scorer: SupportScorer | None = None):
         self._scorer = scorer
@@ -101,30 +111,24 @@ class SpansSupportClaims:
             self._scorer = SupportScorer()
         return self._scorer
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = _research(outcome)
-        if out is None:
-            return _verdict(self.name, outcome, 0, 1, ["output is not a research output"], "")
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         items = [(where, st, cited) for where, st in out.statements() if (cited := _cited(out, st))]
         judged = self.scorer.judge([(st.text, " ".join(e.text for e in cited)) for _, st, cited in items],
                                    [" ".join(dict.fromkeys(e.title for e in cited)) for _, _, cited in items])
         problems = [f"{where}: support {s.score:.2f} < {s.threshold:.2f} for “{_short(st.text)}”"
                     for (where, st, _), s in zip(items, judged, strict=True) if s.score < s.threshold]
-        return _verdict(self.name, outcome, len(items) - len(problems), len(items), problems,
-                        "statement(s) supported by their citations")
+        return len(items), problems
 
 
-class NumbersInEvidence:
+class NumbersInEvidence(_ResearchCheck):
     """Every number, version, percentage and date a statement gives appears in what it cites."""
 
     name = "research.numbers"
+    what = "statement(s) with their numbers in evidence"
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         from experts.research.text import missing_numbers
 
-        out = _research(outcome)
-        if out is None:
-            return _verdict(self.name, outcome, 0, 1, ["output is not a research output"], "")
         problems, total = [], 0
         for where, st in out.statements():
             cited = _cited(out, st)
@@ -133,19 +137,17 @@ class NumbersInEvidence:
             total += 1
             if missing := missing_numbers(st.text, " ".join(f"{e.title}: {e.text}" for e in cited)):
                 problems.append(f"{where}: {', '.join(sorted(missing))} not in its evidence")
-        return _verdict(self.name, outcome, total - len(problems), total, problems,
-                        "statement(s) with their numbers in evidence")
+        return total, problems
 
 
-class MatrixComplete:
+class MatrixComplete(_ResearchCheck):
     """Every option × criterion cell is there once, cited, or marked unknown with no statement."""
 
     name = "research.matrix"
+    what = "cell(s) cited or unknown"
+    kind = CompareOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, CompareOutput):
-            return _verdict(self.name, outcome, 0, 1, ["output is not a comparison"], "")
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         cells = {(c.option, c.criterion): c for c in out.matrix}
         problems = []
         for o in out.options:
@@ -158,18 +160,17 @@ class MatrixComplete:
                 elif c.status == "unknown" and c.statement is not None:
                     problems.append(f"{o} × {k} is marked unknown but makes a statement")
         total = len(out.options) * len(out.criteria)
-        return _verdict(self.name, outcome, total - len(problems), total, problems, "cell(s) cited or unknown")
+        return total, problems
 
 
-class ClaimsAccounted:
+class ClaimsAccounted(_ResearchCheck):
     """Every traced claim has a source, or is flagged with the reason; the unsourced count adds up."""
 
     name = "research.claims"
+    what = "claim(s) sourced or flagged"
+    kind = TraceOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, TraceOutput):
-            return _verdict(self.name, outcome, 0, 1, ["output is not a trace"], "")
+    def inspect(self, out: Any) -> tuple[int, list[str]]:
         problems = []
         for i, c in enumerate(out.claims):
             if c.sourced and not (c.source and c.source.citations):
@@ -178,8 +179,7 @@ class ClaimsAccounted:
                 problems.append(f"claims[{i}] is flagged without a reason")
         if (n := sum(not c.sourced for c in out.claims)) != out.unsourced:
             problems.append(f"unsourced says {out.unsourced}, but {n} claim(s) are flagged")
-        return _verdict(self.name, outcome, len(out.claims) - len(problems), max(1, len(out.claims)), problems,
-                        "claim(s) sourced or flagged")
+        return len(out.claims), problems
 
 
 def _short(text: str, n: int = 70) -> str:
