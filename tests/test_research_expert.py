@@ -318,3 +318,13 @@ def test_the_support_model_is_fitted_to_the_precision_asked_for_on_real_pairs():
     assert [j.score >= j.threshold for j in judged][:3] == [True, True, False]
     with pytest.raises(ValueError, match="both kinds"):
         fit(feats[:2], labels[:2])
+
+
+def test_a_sentence_that_says_the_risk_is_small_is_not_listed_as_a_risk():
+    from experts.research.writers import rate, states_risk
+
+    assert states_risk("The pymalloc implementation is not thread-safe without the GIL.")
+    assert states_risk("This introduces overhead (due to serialization).")
+    assert not states_risk("This means that the actual risk to Python-core is minimal.")
+    assert not states_risk("A solution using isolated interpreters did not have a high level of technical risk.")
+    assert rate("Extension modules will break under the new ABI.") == ("high", "high")

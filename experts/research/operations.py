@@ -32,7 +32,7 @@ from experts.research.retrieval import CorpusIndex
 from experts.research.sources import open_index
 from experts.research.support import Support, SupportScorer
 from experts.research.text import content_words, sentences
-from experts.research.writers import MITIGATION_CUES, RISK_CUES, Writer, has_cue
+from experts.research.writers import MITIGATION_CUES, Writer, has_cue, states_risk
 
 MIN_RELEVANCE = 0.35  # below this a sentence is not about the query (embedding cosine + overlap bonus)
 NEAR_MISS = 0.9  # a flagged claim whose best passage scores this share of the threshold gets it shown
@@ -136,7 +136,7 @@ async def _with_mitigations(index: CorpusIndex, book: EvidenceBook, risky: list[
     out: list[Evidence] = []
     for c in risky:
         out += _evidence(book, [c])
-        if not has_cue(c.text, RISK_CUES):
+        if not states_risk(c.text):
             continue
         fixes = [f for f in await _search(index, f"avoid or reduce this: {c.text}", k, run_on=0)
                  if f.doc == c.doc and f.start != c.start and has_cue(f.text, MITIGATION_CUES)]
@@ -166,7 +166,7 @@ async def compare(inputs: CompareInput, ctx: ExpertContext, writer: Writer) -> C
         ctx.progress(done / total, f"{o.name}: risks")
         done += 1
         cands = [c for c in await _search(index, f"{o.name}: risks, drawbacks, incompatibilities, overhead",
-                                          inputs.k * 2, run_on=0) if has_cue(c.text, RISK_CUES)]
+                                          inputs.k * 2, run_on=0) if states_risk(c.text)]
         risks[o.name] = await _with_mitigations(index, book, _for_option(index, cands, o, others, 4, MIN_RELEVANCE),
                                                 inputs.k)
     ctx.progress(None, f"writing ({writer.backend})")

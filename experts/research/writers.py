@@ -35,6 +35,15 @@ def has_cue(text: str, cues: tuple[str, ...]) -> bool:
     return any(c in low for c in cues)
 
 
+_NO_RISK = re.compile(r"\b(no|not|minimal|little|low)\b[^.;]{0,40}\brisks?\b"
+                      r"|\brisks?\b[^.;]{0,30}\b(minimal|low|small)\b", re.IGNORECASE)
+
+
+def states_risk(text: str) -> bool:
+    """The sentence names a risk, and does not say there is little of it ("the risk ... is minimal")."""
+    return has_cue(text, RISK_CUES) and not _NO_RISK.search(text)
+
+
 def rate(text: str) -> tuple[Level, Level]:
     """(likelihood, impact) from the risk sentence's own wording: modal verbs and consequence words."""
     low = f" {text.lower()} "
@@ -111,7 +120,7 @@ class ExtractiveWriter:
         register = []
         for option, ps in risks.items():
             # passages come as risk, then the mitigation found for it (when one was); see operations.compare
-            risky = [i for i, e in enumerate(ps) if has_cue(e.text, RISK_CUES) and not has_cue(e.text, MITIGATION_CUES)]
+            risky = [i for i, e in enumerate(ps) if states_risk(e.text) and not has_cue(e.text, MITIGATION_CUES)]
             for i in risky[:2]:
                 e = ps[i]
                 likelihood, impact = rate(e.text)
