@@ -54,6 +54,15 @@ def _verdict(check: str, outcome: NodeOutcome, score: float, message: str) -> Ve
                    node_id=outcome.node_id, expert=outcome.expert)
 
 
+def tally(check: str, outcome: NodeOutcome, total: int, problems: list[str], what: str) -> Verdict:
+    """The verdict of a check that judged `total` items and found `problems` (one line each): the score is
+    the share that held, any problem fails it, and the message shows the first three."""
+    shown = "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "")
+    score = max(0, total - len(problems)) / total if total else 1.0
+    return Verdict(check=check, passed=not problems, score=score, node_id=outcome.node_id, expert=outcome.expert,
+                   message=shown if problems else f"{total} {what} ok")
+
+
 class OutputMatchesSchema:
     """The output validates against the operation's output model."""
 

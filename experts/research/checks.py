@@ -12,17 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentos.checks import NodeOutcome, Verdict
+from agentos.checks import NodeOutcome, Verdict, tally
 from experts.research.documents import KINDS, Document, read_document
 from experts.research.models import CompareOutput, Evidence, ResearchOutput, Statement, TraceOutput
 from experts.research.support import SupportScorer
-
-
-def _verdict(name: str, outcome: NodeOutcome, ok: int, total: int, problems: list[str], what: str) -> Verdict:
-    score = ok / total if total else 1.0
-    shown = "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "")
-    return Verdict(check=name, passed=not problems, score=score, node_id=outcome.node_id, expert=outcome.expert,
-                   message=shown if problems else f"{total} {what} ok")
 
 
 class _ResearchCheck:
@@ -35,9 +28,9 @@ class _ResearchCheck:
     def __call__(self, outcome: NodeOutcome) -> Verdict:
         out = outcome.output
         if not isinstance(out, self.kind):
-            return _verdict(self.name, outcome, 0, 1, [f"output is not a {self.kind.__name__}"], "")
+            return tally(self.name, outcome, 1, [f"output is not a {self.kind.__name__}"], "")
         total, problems = self.inspect(out)
-        return _verdict(self.name, outcome, max(0, total - len(problems)), total, problems, self.what)
+        return tally(self.name, outcome, total, problems, self.what)
 
     def inspect(self, out: Any) -> tuple[int, list[str]]:
         raise NotImplementedError

@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from agentos.errors import ExpertError
 from agentos.sdk import ExpertContext
+from agentos.urls import host_allowed
 from experts.research.models import CorpusInput
 from experts.research.retrieval import CorpusIndex
 
@@ -33,13 +34,6 @@ def index_cache_dir() -> Path | None:
     return Path(value) if value else Path.home() / ".agentos" / "research" / "index"
 
 
-def allowed(url: str, domains: list[str]) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme in ("http", "https") and any(
-        host == d.lower().strip(".") or host.endswith("." + d.lower().strip(".")) for d in domains)
-
-
 def fetch(url: str, domains: list[str], folder: Path, timeout_s: float = 20.0) -> Path:
     """GET `url` (and allowed redirects) into `folder`; an `ExpertError` naming the URL otherwise."""
     import httpx
@@ -49,7 +43,7 @@ def fetch(url: str, domains: list[str], folder: Path, timeout_s: float = 20.0) -
     current = url
     with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            if not allowed(current, domains):
+            if not host_allowed(current, domains):
                 raise ExpertError(f"{current}: its host is not in allow_domains ({', '.join(domains)})")
             try:
                 with client.stream("GET", current) as r:
