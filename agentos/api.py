@@ -50,13 +50,15 @@ def find_run(run_id: str, runs_root: Path | None = None) -> Path:
 
 
 def load_spec(task: str | Path | TaskSpec | dict[str, Any], registry: Registry,
-              overrides: list[str] | None = None) -> TaskSpec:
-    """A path to a task file, a dict in task-file form, or a TaskSpec."""
+              overrides: list[str] | None = None, base_dir: str | Path | None = None) -> TaskSpec:
+    """A path to a task file, a dict in task-file form, or a TaskSpec. A dict's relative paths resolve
+    against `base_dir` (default: the current folder) and must stay inside it, as a file's do its folder."""
     if isinstance(task, TaskSpec):
         data = task.model_dump(exclude_unset=True)
         return parse_task(apply_overrides(data, overrides or []), registry, base_dir=task.base_dir, file=task.file)
     if isinstance(task, dict):
-        return parse_task(apply_overrides(dict(task), overrides or []), registry, base_dir=Path.cwd())
+        return parse_task(apply_overrides(dict(task), overrides or []), registry,
+                          base_dir=Path(base_dir) if base_dir is not None else Path.cwd())
     return load_task(Path(task), registry, overrides)
 
 
@@ -131,10 +133,11 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
                resume: str | None = None, overrides: list[str] | None = None, registry: Registry | None = None,
                router: Router | None = None, host: Any = None,
                on_event: Callable[[Any], None] | None = None, run_id: str | None = None,
-               checks: list[NodeCheck] | None = None) -> RunResult:
+               checks: list[NodeCheck] | None = None, base_dir: str | Path | None = None) -> RunResult:
     """Run a task (or resume run `resume`) and return its structured result.
 
     `checks` replaces the node checks (default `agentos.checks.NODE_CHECKS`); add yours to that list.
+    `base_dir`: the folder a dict task's paths resolve in (default: the current one).
     """
     registry = registry or Registry.discover()
     sinks = [on_event] if on_event else []
@@ -146,7 +149,7 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
     elif task is None:
         raise UserError("give a task file (or a spec), or `resume=` a run id")
     else:
-        spec = load_spec(task, registry, overrides)
+        spec = load_spec(task, registry, overrides, base_dir)
         host = host if host is not None else _host(spec)
         opened = _open_new(spec, host, output, run_id)
     spec, journal = opened.spec, opened.journal

@@ -19,7 +19,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
-from agentos.checks import names_a_path
 from agentos.errors import OverrideError, Problem, TaskFileError
 from agentos.references import (
     INPUTS,
@@ -432,6 +431,15 @@ def _inner_model(annotation: Any) -> Any:
 # checks that need the registry
 
 
+def _alternatives(annotation: Any) -> list[Any]:
+    """The types a field may hold: the members of a union (`Path | None` → Path, None), else the type itself."""
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return [a for arg in typing.get_args(annotation) for a in _alternatives(arg)]
+    if typing.get_origin(annotation) is Annotated:
+        return _alternatives(typing.get_args(annotation)[0])
+    return [annotation]
+
+
 class _Validator:
     """Everything pydantic alone cannot check: ids, experts, references, cycles, paths, budgets."""
 
@@ -587,10 +595,27 @@ class _Validator:
             hint = f"`{cap}` takes {key}: {type_name(annotation)}"
             self.problems += _problems_from_errors(errors, value, loc, self.source, None, hint)
             return
-        if names_a_path(annotation) and isinstance(value, str) and not has_reference(value):
-            resolved = self._inside(value, loc)
-            if resolved is not None:
-                node.inputs[key] = str(resolved)
+        node.inputs[key] = self._paths(annotation, value, loc)
+
+    def _paths(self, annotation: Any, value: Any, loc: PathKey) -> Any:
+        """`value` with each literal path in it resolved inside the task folder, found by the field's type: a
+        `Path`, and paths inside lists, dicts and models (`corpus: [docs]`, `secrets: {pw: {file: pw.txt}}`)."""
+        if isinstance(value, str):
+            if Path in _alternatives(annotation) and not has_reference(value):
+                resolved = self._inside(value, loc)
+                return str(resolved) if resolved is not None else value
+            return value
+        for alt in _alternatives(annotation):
+            origin, args = typing.get_origin(alt), typing.get_args(alt)
+            if isinstance(value, list) and origin in (list, tuple) and args:
+                return [self._paths(args[0], v, (*loc, i)) for i, v in enumerate(value)]
+            if isinstance(value, dict) and origin is dict and len(args) == 2:
+                return {k: self._paths(args[1], v, (*loc, k)) for k, v in value.items()}
+            if isinstance(value, dict) and isinstance(alt, type) and issubclass(alt, BaseModel):
+                fields = alt.model_fields
+                return {k: self._paths(fields[k].annotation, v, (*loc, k)) if k in fields else v
+                        for k, v in value.items()}
+        return value
 
     def _reference(self, body: str, reader: str | None, loc: PathKey) -> None:
         try:

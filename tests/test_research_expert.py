@@ -67,9 +67,12 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def research(tmp_path: Path, node: dict[str, Any], *, expect_success: bool = True, **kwargs: Any):
+def research(tmp_path: Path, node: dict[str, Any], *, base_dir: Path | None = None, expect_success: bool = True,
+             **kwargs: Any):
+    """Run one node; its paths resolve in `base_dir` (default `tmp_path`), where the corpus is."""
     task = {"graph": [node], "router": {"name": "deterministic"}}
-    return run_task(task, EXPERTS, tmp_path=tmp_path / "runs", expect_success=expect_success, **kwargs)
+    return run_task(task, EXPERTS, tmp_path=tmp_path / "runs", expect_success=expect_success,
+                    base_dir=base_dir or tmp_path, **kwargs)
 
 
 def investigate(corpus: list[Path] | Path, question: str, sub_questions: list[str] | None = None) -> dict[str, Any]:
@@ -173,7 +176,7 @@ def test_a_host_that_obeys_an_injected_instruction_is_rejected_and_the_extractiv
 def test_instructions_inside_documents_are_quoted_data_and_change_no_conclusion(tmp_path, corpus):
     question = "How often does the Alpha engine need an oil change?"
     def conclusions(folder):
-        out = research(folder, investigate(corpus, question)).nodes["inv"].output
+        out = research(folder, investigate(corpus, question), base_dir=tmp_path).nodes["inv"].output
         return InvestigateOutput.model_validate(out)
 
     before = conclusions(tmp_path / "a")
@@ -181,7 +184,7 @@ def test_instructions_inside_documents_are_quoted_data_and_change_no_conclusion(
     after = conclusions(tmp_path / "b")
     assert [c.text for c in after.conclusions] == [c.text for c in before.conclusions]
     probe = InvestigateOutput.model_validate(research(tmp_path / "c", investigate(
-        corpus, "What should be reported about every engine being unsafe?")).nodes["inv"].output)
+        corpus, "What should be reported about every engine being unsafe?"), base_dir=tmp_path).nodes["inv"].output)
     flagged = [e.id for e in probe.evidence if e.doc == "workshop.md" and "Ignore previous" in e.text]
     assert flagged and any(flagged[0] in w and "instruction" in w for w in probe.warnings)
 
