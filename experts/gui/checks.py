@@ -1,0 +1,108 @@
+"""The GUI operations' consistency checks, run by the runtime on every output.
+
+They read the files the output names (screenshots, downloads) rather than trusting its flags, so
+a run that says "ok" without the evidence on disk fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentos.checks import NodeOutcome, Verdict, tally
+from experts.gui.models import ConfigureOutput, DoOutput, TutorialOutput
+
+
+class StepsDone:
+    """Every step passed its post-condition, and each has its before/after screenshots on disk."""
+
+    name = "gui.steps"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, DoOutput):
+            return tally(self.name, outcome, 1, ["output is not a gui.do output"], "")
+        problems = []
+        for r in out.steps:
+            if r.status == "failed":
+                problems.append(f"step {r.index} `{r.step.text}` failed: {r.error}")
+            elif r.status == "skipped":
+                problems.append(f"step {r.index} `{r.step.text}` was skipped")
+            elif not (r.before and r.after and Path(r.before).is_file() and Path(r.after).is_file()):
+                problems.append(f"step {r.index} has no before/after screenshots on disk")
+        return tally(self.name, outcome, len(out.steps), problems, "step(s) done and checked")
+
+
+class DownloadsHold:
+    """Every download is a non-empty file in the node's artifacts holding each `expect_in_download` text."""
+
+    name = "gui.downloads"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, DoOutput):
+            return tally(self.name, outcome, 1, ["output is not a gui.do output"], "")
+        problems = []
+        artifacts = (outcome.run_dir / "artifacts" / outcome.node_id).resolve()
+        texts = []
+        for f in out.downloads:
+            p = Path(f).resolve()
+            if not p.is_relative_to(artifacts):
+                problems.append(f"{p} is outside the node's artifact folder")
+            elif not p.is_file() or p.stat().st_size == 0:
+                problems.append(f"{p.name} is missing or empty")
+            else:
+                texts.append(p.read_bytes().decode("utf-8", errors="replace"))
+        if out.expected_in_download and not out.downloads:
+            problems.append("nothing was downloaded, but the task expects a file")
+        elif texts:
+            problems += [f"no download contains {want!r}" for want in out.expected_in_download
+                         if not any(want in t for t in texts)]
+        total = len(out.downloads) + len(out.expected_in_download)
+        return tally(self.name, outcome, total, problems, "download check(s)")
+
+
+class TutorialComplete:
+    """One annotated screenshot per step done, each on disk and drawn on (it differs from the raw screenshot),
+    and the Markdown names every image."""
+
+    name = "gui.tutorial"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        from PIL import Image, ImageChops
+
+        out = outcome.output
+        if not isinstance(out, TutorialOutput):
+            return tally(self.name, outcome, 1, ["output is not a gui.tutorial output"], "")
+        done = [r.index for r in out.steps if r.status == "ok"]
+        problems = [] if [p.number for p in out.pages] == done else [
+            f"the tutorial has pages for steps {[p.number for p in out.pages]}, but steps {done} were done"]
+        markdown = Path(out.markdown).read_text(encoding="utf-8") if Path(out.markdown).is_file() else ""
+        for p in out.pages:
+            if not Path(p.image).is_file():
+                problems.append(f"step {p.number}: {p.image} is missing")
+                continue
+            with Image.open(p.image) as drawn, Image.open(p.source) as raw:
+                if ImageChops.difference(drawn.convert("RGB"), raw.convert("RGB")).getbbox() is None:
+                    problems.append(f"step {p.number}: the screenshot has no annotation on it")
+            if f"tutorial/{Path(p.image).name}" not in markdown:
+                problems.append(f"step {p.number}: tutorial.md does not show {Path(p.image).name}")
+        return tally(self.name, outcome, max(1, len(out.pages)), problems, "annotated step(s)")
+
+
+class SettingsReadBack:
+    """Every setting reads back as requested after saving (and reloading, when `verify` was on)."""
+
+    name = "gui.settings"
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, ConfigureOutput):
+            return tally(self.name, outcome, 1, ["output is not a gui.configure output"], "")
+        problems = [f"{r.name}: {r.error or f'reads {r.after!r}, not {r.wanted!r}'}" for r in out.results
+                    if r.result == "failed" or r.after != r.wanted]
+        return tally(self.name, outcome, len(out.results), problems, "setting(s) read back as requested")
+
+
+DO_CHECKS = [StepsDone(), DownloadsHold()]
+TUTORIAL_CHECKS = [*DO_CHECKS, TutorialComplete()]
+CONFIGURE_CHECKS = [StepsDone(), SettingsReadBack()]
