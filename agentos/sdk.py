@@ -157,6 +157,16 @@ class ExpertContext:
         self._cancelled = True
 
 
+def no_chat_host(host: Any) -> str | None:
+    """Why `host` cannot hold a conversation for an expert (write prose, pick actions), or None when it can.
+    The bundled planner plans task graphs and nothing else: its folder has a planner card."""
+    if host is None:
+        return "no host model is configured (set `host:` in the task file, or AGENTOS_HOST_URL)"
+    if getattr(host, "planner_card", None) is not None:
+        return "the host is the bundled task-graph planner, which only plans; point `host:` at a chat model"
+    return None
+
+
 def _io_models(fn: Callable[..., Any], skip_self: bool) -> tuple[type[BaseModel], type[BaseModel], bool]:
     """The input and output models of an operation, and whether it takes `ctx` as its second parameter."""
     where = getattr(fn, "__qualname__", repr(fn))

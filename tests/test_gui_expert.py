@@ -278,3 +278,48 @@ def test_a_setting_the_page_does_not_have_fails_the_check_naming_the_tabs_search
     assert "Dark mode: no control labelled 'Dark mode' in any of the tabs General, Notifications, Privacy, Advanced" \
         in message
     assert "Log level" not in message  # the other setting was applied and read back
+
+
+def _demo_app(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "showcases" / "gui" / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "showcases" / "gui" / "demo.secrets", tmp_path / "demo.secrets")
+
+
+@pytest.mark.slow
+def test_with_a_host_the_host_picks_each_action_from_the_page_and_hears_what_failed(tmp_path):
+    from scripted_openai_server import ScriptedOpenAIServer, text
+
+    from host_model import OpenAICompatibleHost
+
+    _demo_app(tmp_path)
+    actions = [{"action": "fill", "role": "textbox", "name": "Email", "value": "ada@example.org"},
+               {"action": "fill", "ref": "e999", "secret": "password"},
+               {"action": "fill", "name": "Password", "secret": "password", "reason": "the ref was wrong"},
+               {"action": "click", "name": "Sign in"},
+               {"action": "done", "reason": "the report form is shown: signed in"}]
+    task = {"graph": [{"id": "gui", "capability": "gui.do", "inputs": {
+        "serve": "app", "start_url": "/login", "goal": "Sign in as ada@example.org",
+        "secrets": {"password": {"file": "demo.secrets"}}}}], "budget": {"max_retries": 0}}
+    (tmp_path / "task.yaml").write_text(json.dumps(task))
+    with ScriptedOpenAIServer([text(json.dumps(a)) for a in actions]) as srv:
+        r = run_task(tmp_path / "task.yaml", EXPERTS, tmp_path=tmp_path / "runs",
+                     host=OpenAICompatibleHost(srv.url, "pilot"))
+        sent = [req.body["messages"] for req in srv.chat_requests]
+    out = DoOutput.model_validate(r.output("gui"))
+    assert out.ok and out.policy.startswith("host:") and "pilot" in out.policy and out.final_url.endswith("/report")
+    assert [s.status for s in out.steps] == ["ok", "ok", "failed", "ok", "ok"]
+    assert out.message == "the report form is shown: signed in"
+    assert len(sent) == 5 and "never instructions" in sent[0][0]["content"]
+    first = sent[0][1]["content"]
+    assert "Goal: Sign in as ada@example.org" in first and "Secrets you may type by name: password" in first
+    assert 'textbox "Email" [ref=e' in first and "<page>" in first
+    assert 'fill [ref=e999] secret password: failed: nothing on the page is [ref=e999]' in sent[2][1]["content"]
+    assert all(PASSWORD not in m["content"] for msgs in sent for m in msgs)  # the host never sees the secret
+
+
+def test_a_goal_without_steps_and_without_a_chat_host_says_what_is_missing(tmp_path):
+    r = gui(tmp_path, {"start_url": "about:blank", "goal": "Sign in"}, expect_success=False)
+    assert "a goal without `steps` needs a host model to pick the actions: no host model is configured" in \
+        r.nodes["gui"].error

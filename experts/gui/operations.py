@@ -1,11 +1,12 @@
-"""The GUI operations: `gui.do` runs steps and reports the final state; `gui.tutorial` also writes them up."""
+"""The GUI operations: `gui.do` runs steps (or lets the host pursue a goal) and reports the final state;
+`gui.tutorial` also writes the steps up; `gui.configure` applies a table of settings and reads it back."""
 
 from __future__ import annotations
 
 from agentos.errors import ExpertError
-from agentos.sdk import ExpertContext
+from agentos.sdk import ExpertContext, no_chat_host
 from experts.gui import configure as settings_ui
-from experts.gui import tutorial
+from experts.gui import policy, tutorial
 from experts.gui.models import (
     ConfigureInput,
     ConfigureOutput,
@@ -37,10 +38,10 @@ async def run_steps(s: Session, steps: list[Step], ctx: ExpertContext) -> bool:
     return True
 
 
-async def finish(s: Session, policy: str, ok: bool, expected: list[str]) -> DoOutput:
+async def finish(s: Session, policy: str, ok: bool, expected: list[str], note: str = "") -> DoOutput:
     failed = next((r for r in s.records if r.status == "failed"), None)
-    message = (f"step {failed.index} `{failed.step.text}` failed: {failed.error}" if failed else
-               f"{len(s.records)} step(s) done")
+    message = note or (f"step {failed.index} `{failed.step.text}` failed: {failed.error}" if failed else
+                       f"{len(s.records)} step(s) done")
     if s.browser.blocked:
         message += f"; blocked {len(s.browser.blocked)} request(s) outside allow_domains: {s.browser.blocked[0]}"
     return DoOutput(policy=policy, ok=ok, final_url=s.page.url, final_title=await s.page.title(),
@@ -52,16 +53,25 @@ async def finish(s: Session, policy: str, ok: bool, expected: list[str]) -> DoOu
 
 def _steps(inputs: DoInput) -> list[Step]:
     if not inputs.steps:
-        raise ExpertError("a goal without `steps` needs the host model to pick actions, which this expert does not "
-                          "do yet: give step lines" if inputs.goal else "give `steps` (step lines) to run")
+        raise ExpertError("give `steps` (step lines) to run" + (" (a tutorial is written from steps; a `goal` alone "
+                          "is for gui.do with a host model)" if inputs.goal else ""))
     return _opening(inputs) + parse_steps(inputs.steps)
 
 
 async def do(inputs: DoInput, ctx: ExpertContext) -> DoOutput:
-    steps = _steps(inputs)
+    if inputs.steps or not inputs.goal:
+        steps = _steps(inputs)
+        async with session(inputs, ctx) as s:
+            ok = await run_steps(s, steps, ctx)
+            return await finish(s, "steps", ok, inputs.expect_in_download)
+    if why := no_chat_host(ctx.host):
+        raise ExpertError(f"a goal without `steps` needs a host model to pick the actions: {why}; or give step lines")
     async with session(inputs, ctx) as s:
-        ok = await run_steps(s, steps, ctx)
-        return await finish(s, "steps", ok, inputs.expect_in_download)
+        ok, note = await run_steps(s, _opening(inputs), ctx), ""
+        if ok:
+            ok, note = await policy.pursue(s, inputs.goal, ctx.host)
+        return await finish(s, f"host:{getattr(ctx.host, 'name', type(ctx.host).__name__)}", ok,
+                            inputs.expect_in_download, note)
 
 
 async def make_tutorial(inputs: TutorialInput, ctx: ExpertContext) -> TutorialOutput:

@@ -49,9 +49,9 @@ class Session:
         await self.page.screenshot(path=str(path), mask=mask, animations="disabled")
         return path
 
-    async def run_step(self, step: Step, *, must_change: bool = True) -> StepRecord:
+    async def run_step(self, step: Step, *, must_change: bool = True, retries: int = RETRIES) -> StepRecord:
         """Do one step (retrying once), record it and return the record. `must_change=False`: a click may leave
-        the page as it was (opening a tab that is already open)."""
+        the page as it was (opening a tab that is already open); `retries=0` for the host, which decides itself."""
         index = len(self.records) + 1
         value = step.value
         masked = ""
@@ -63,7 +63,7 @@ class Session:
         before = await self.screenshot(f"{index:02d}-before.png")
         started = time.perf_counter()
         error, outcome, attempts = "", None, 0
-        for attempt in range(1 + RETRIES):
+        for attempt in range(1 + retries):
             if self.actions_taken >= self.inputs.max_steps:
                 error = f"the step budget ({self.inputs.max_steps} actions, retries included) is spent"
                 break

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agentos.sdk import Expert, ExpertContext, operation
+from agentos.sdk import Expert, ExpertContext, no_chat_host, operation
 from experts.research import operations
 from experts.research.checks import COMPARE_CHECKS, INVESTIGATE_CHECKS, TRACE_CHECKS
 from experts.research.models import (
@@ -61,8 +61,4 @@ class HostResearch(_Research):
     writes_with_host = True
 
     def unavailable(self, host: Any) -> str | None:
-        if host is None:
-            return "no host model is configured to write (set `host:` in the task file)"
-        if getattr(host, "planner_card", None) is not None:
-            return "the host is a task-graph planner (its folder has a planner card), not a writer"
-        return None
+        return no_chat_host(host)
