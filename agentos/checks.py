@@ -63,6 +63,25 @@ def tally(check: str, outcome: NodeOutcome, total: int, problems: list[str], wha
                    message=shown if problems else f"{total} {what} ok")
 
 
+class OutputCheck:
+    """A check of one property of an operation's output, for experts to subclass: `inspect` returns how
+    many items it judged and a line per problem; an output that is not a `kind` fails it."""
+
+    name: str
+    what: str  # the items judged, for the message when all pass ("statement(s) cite evidence")
+    kind: type[BaseModel] = BaseModel
+
+    def __call__(self, outcome: NodeOutcome) -> Verdict:
+        out = outcome.output
+        if not isinstance(out, self.kind):
+            return tally(self.name, outcome, 1, [f"output is not a {self.kind.__name__}"], "")
+        total, problems = self.inspect(out, outcome)
+        return tally(self.name, outcome, total, problems, self.what)
+
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
+        raise NotImplementedError
+
+
 class OutputMatchesSchema:
     """The output validates against the operation's output model."""
 

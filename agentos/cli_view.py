@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -138,12 +139,29 @@ def print_summary(console: Console, result: RunResult, tracebacks: bool = False)
     for v in result.checks:
         mark = "[green]pass[/]" if v.passed else "[red]FAIL[/]"
         console.print(f"check {v.check}: {mark} {v.message}")
-    files = [f"{result.run_dir}/{a}" for n in result.nodes.values() for a in n.artifacts]
+    files = artifact_lines(result.run_dir, [a for n in result.nodes.values() for a in n.artifacts])
     if files:
         console.print("artifacts:\n" + "\n".join(f"  {f}" for f in files), highlight=False)
     for err in result.errors:
         console.print(f"[red]error:[/] {escape(err)}", highlight=False)
     console.print(f"cost {result.cost:g} · {result.duration_s or 0:.2f}s · result: {result.run_dir}/result.json")
+
+
+def artifact_lines(run_dir: str | Path, artifacts: list[str], fold: int = 4) -> list[str]:
+    """One line per artifact, except that a sub-folder of a node's artifacts holding more than `fold` files
+    (a GUI run's screenshots) is one line with its count: the report stays findable among them."""
+    groups: dict[str, list[str]] = {}
+    for a in artifacts:
+        parts = Path(a).parts  # artifacts/<node>/[<folder>/...]<file>
+        key = str(Path(*parts[:3])) + "/" if len(parts) > 3 else a
+        groups.setdefault(key, []).append(a)
+    lines = []
+    for key, members in groups.items():
+        if key.endswith("/") and len(members) > fold:
+            lines.append(f"{run_dir}/{key} ({len(members)} files)")
+        else:
+            lines += [f"{run_dir}/{m}" for m in members]
+    return lines
 
 
 def event_table(events: list[dict[str, Any]], t0: float) -> Table:

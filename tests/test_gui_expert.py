@@ -323,3 +323,26 @@ def test_a_goal_without_steps_and_without_a_chat_host_says_what_is_missing(tmp_p
     r = gui(tmp_path, {"start_url": "about:blank", "goal": "Sign in"}, expect_success=False)
     assert "a goal without `steps` needs a host model to pick the actions: no host model is configured" in \
         r.nodes["gui"].error
+
+
+def test_the_run_summary_folds_a_folder_of_screenshots_into_one_line():
+    from agentos.cli_view import artifact_lines
+
+    shots = [f"artifacts/report/steps/{i:02d}-before.png" for i in range(1, 7)]
+    lines = artifact_lines("/runs/r1", ["artifacts/report/steps.json", *shots, "artifacts/report/downloads/report.md"])
+    assert lines == ["/runs/r1/artifacts/report/steps.json", "/runs/r1/artifacts/report/steps/ (6 files)",
+                     "/runs/r1/artifacts/report/downloads/report.md"]
+
+
+@pytest.mark.slow
+def test_a_button_half_covered_by_another_is_clicked_where_it_shows(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("""<!doctype html><html><body><div style="position:relative;height:60px">
+<button style="position:absolute;left:10px;top:10px;width:120px;height:40px"
+  onclick="document.getElementById('out').textContent = 'ONE pressed'">ONE</button>
+<button style="position:absolute;left:60px;top:10px;width:120px;height:40px">TWO</button></div>
+<p id="out">nothing yet</p></body></html>""")
+    r = gui(tmp_path, {"serve": "site", "start_url": "/index.html", "steps": ['click button "ONE"',
+                                                                            'expect "ONE pressed"']})
+    assert [s.status for s in DoOutput.model_validate(r.output("gui")).steps] == ["ok"] * 3

@@ -19,6 +19,7 @@ from typing import Any
 from experts.gui.models import Step, Target
 
 CHANGE_WAIT_S = 2.0  # how long a click may take to change the page
+CHANGE_POLL_S = 0.03  # how often it is looked for (each look is one ARIA snapshot, a few ms)
 _NAMED_ROLES = ("button", "link", "textbox", "checkbox", "radio", "tab", "combobox", "menuitem", "switch", "option",
                 "searchbox", "spinbutton", "slider", "listitem", "heading")
 
@@ -88,10 +89,34 @@ async def _box(loc: Any) -> tuple[float, float, float, float] | None:
     return (b["x"], b["y"], b["width"], b["height"]) if b else None
 
 
+_UNCOVERED_POINT = """e => {
+  const r = e.getBoundingClientRect();
+  for (const fy of [0.5, 0.25, 0.75, 0.1, 0.9]) for (const fx of [0.5, 0.25, 0.75, 0.1, 0.9]) {
+    const x = r.left + fx * r.width, y = r.top + fy * r.height, hit = document.elementFromPoint(x, y);
+    if (hit && (hit === e || e.contains(hit))) return {x: x - r.left, y: y - r.top};
+  }
+  return null;
+}"""
+
+
+async def _click(loc: Any, ms: float) -> None:
+    """Click the element; when another element covers its middle, click a part of it that shows, as a person
+    would (Playwright aims at the middle and waits for the cover to go)."""
+    try:
+        await loc.click(timeout=min(ms, 1500))
+    except Exception as exc:
+        if "intercepts pointer events" not in str(exc):
+            raise
+        point = await loc.evaluate(_UNCOVERED_POINT)
+        if point is None:
+            raise StepFailed("the element is covered by another one everywhere") from None
+        await loc.click(position=point, timeout=ms)
+
+
 async def _changed(page: Any, url: str, snap: str) -> bool:
     deadline = time.monotonic() + CHANGE_WAIT_S
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(CHANGE_POLL_S)
         try:
             if page.url != url or await snapshot(page) != snap:
                 return True
@@ -136,7 +161,7 @@ async def perform(page: Any, step: Step, *, value: str, timeout_s: float, downlo
     what = step.target.describe()
     if a == "click":
         url, snap = page.url, await snapshot(page)
-        await loc.click(timeout=ms)
+        await _click(loc, ms)
         if not await _changed(page, url, snap):
             if must_change:
                 raise StepFailed(f"clicking {what} changed nothing on the page")

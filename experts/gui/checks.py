@@ -7,22 +7,24 @@ a run that says "ok" without the evidence on disk fails.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from agentos.checks import NodeOutcome, Verdict, tally
+from PIL import Image, ImageChops
+
+from agentos.checks import NodeOutcome, OutputCheck
 from experts.gui.models import ConfigureOutput, DoOutput, TutorialOutput
 
 
-class StepsDone:
+class StepsDone(OutputCheck):
     """Every step passed its post-condition, and each has its before/after screenshots on disk. Under the
     host's policy an action may fail along the way (the host hears why and tries another), but the run
     must end with the host saying the goal is reached."""
 
     name = "gui.steps"
+    what = "step(s) done and checked"
+    kind = DoOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, DoOutput):
-            return tally(self.name, outcome, 1, ["output is not a gui.do output"], "")
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         problems = []
         exploring = out.policy.startswith("host:")
         for r in out.steps:
@@ -36,18 +38,17 @@ class StepsDone:
                 problems.append(f"step {r.index} has no before/after screenshots on disk")
         if not out.ok and not problems:  # every action worked, but the goal was not reached
             problems.append(out.message or "the run did not reach its goal")
-        return tally(self.name, outcome, len(out.steps), problems, "step(s) done and checked")
+        return len(out.steps), problems
 
 
-class DownloadsHold:
+class DownloadsHold(OutputCheck):
     """Every download is a non-empty file in the node's artifacts holding each `expect_in_download` text."""
 
     name = "gui.downloads"
+    what = "download check(s)"
+    kind = DoOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, DoOutput):
-            return tally(self.name, outcome, 1, ["output is not a gui.do output"], "")
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         problems = []
         artifacts = (outcome.run_dir / "artifacts" / outcome.node_id).resolve()
         texts = []
@@ -65,21 +66,18 @@ class DownloadsHold:
             problems += [f"no download contains {want!r}" for want in out.expected_in_download
                          if not any(want in t for t in texts)]
         total = len(out.downloads) + len(out.expected_in_download)
-        return tally(self.name, outcome, total, problems, "download check(s)")
+        return total, problems
 
 
-class TutorialComplete:
+class TutorialComplete(OutputCheck):
     """One annotated screenshot per step done, each on disk and drawn on (it differs from the raw screenshot),
     and the Markdown names every image."""
 
     name = "gui.tutorial"
+    what = "annotated step(s)"
+    kind = TutorialOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        from PIL import Image, ImageChops
-
-        out = outcome.output
-        if not isinstance(out, TutorialOutput):
-            return tally(self.name, outcome, 1, ["output is not a gui.tutorial output"], "")
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         done = [r.index for r in out.steps if r.status == "ok"]
         problems = [] if [p.number for p in out.pages] == done else [
             f"the tutorial has pages for steps {[p.number for p in out.pages]}, but steps {done} were done"]
@@ -93,21 +91,20 @@ class TutorialComplete:
                     problems.append(f"step {p.number}: the screenshot has no annotation on it")
             if f"tutorial/{Path(p.image).name}" not in markdown:
                 problems.append(f"step {p.number}: tutorial.md does not show {Path(p.image).name}")
-        return tally(self.name, outcome, max(1, len(out.pages)), problems, "annotated step(s)")
+        return max(1, len(out.pages)), problems
 
 
-class SettingsReadBack:
+class SettingsReadBack(OutputCheck):
     """Every setting reads back as requested after saving (and reloading, when `verify` was on)."""
 
     name = "gui.settings"
+    what = "setting(s) read back as requested"
+    kind = ConfigureOutput
 
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, ConfigureOutput):
-            return tally(self.name, outcome, 1, ["output is not a gui.configure output"], "")
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         problems = [f"{r.name}: {r.error or f'reads {r.after!r}, not {r.wanted!r}'}" for r in out.results
                     if r.result == "failed" or r.after != r.wanted]
-        return tally(self.name, outcome, len(out.results), problems, "setting(s) read back as requested")
+        return len(out.results), problems
 
 
 DO_CHECKS = [StepsDone(), DownloadsHold()]

@@ -92,8 +92,8 @@ class DoOutput(BaseModel):
     policy: str = Field(description="`steps` (deterministic grounding) or `host:<model>` (the host picked actions)")
     ok: bool
     final_url: str
-    final_title: str
-    final_snapshot: str = Field(description="the page's ARIA snapshot at the end")
+    final_title: str = Field("", description="the page's <title> at the end (a page may have none)")
+    final_snapshot: str = Field("", description="the page's ARIA snapshot at the end (empty for a blank page)")
     final_screenshot: Path
     downloads: list[Path] = Field(default_factory=list, description="files the steps downloaded, in the artifacts")
     expected_in_download: list[str] = Field(default_factory=list, description="the task's `expect_in_download`")

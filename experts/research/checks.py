@@ -12,28 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentos.checks import NodeOutcome, Verdict, tally
+from agentos.checks import NodeOutcome, OutputCheck
 from experts.research.documents import KINDS, Document, read_document
 from experts.research.models import CompareOutput, Evidence, ResearchOutput, Statement, TraceOutput
 from experts.research.support import SupportScorer
 
 
-class _ResearchCheck:
-    """One property of a research output; `inspect` says how many items it judged and what is wrong."""
-
-    name: str
-    what: str  # the items judged, for the message when all pass
-    kind: type[ResearchOutput] = ResearchOutput
-
-    def __call__(self, outcome: NodeOutcome) -> Verdict:
-        out = outcome.output
-        if not isinstance(out, self.kind):
-            return tally(self.name, outcome, 1, [f"output is not a {self.kind.__name__}"], "")
-        total, problems = self.inspect(out)
-        return tally(self.name, outcome, total, problems, self.what)
-
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
-        raise NotImplementedError
+class _ResearchCheck(OutputCheck):
+    kind = ResearchOutput
 
 
 def _cited(out: ResearchOutput, st: Statement) -> list[Evidence]:
@@ -47,7 +33,7 @@ class StatementsCite(_ResearchCheck):
     name = "research.cites"
     what = "statement(s) cite evidence"
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         known = {e.id for e in out.evidence}
         problems = []
         statements = out.statements()
@@ -78,7 +64,7 @@ class EvidenceAtOffsets(_ResearchCheck):
     name = "research.offsets"
     what = "passage(s) found at their offsets"
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         problems = []
         for e in out.evidence:
             doc = reread(e.path)
@@ -104,7 +90,7 @@ class SpansSupportClaims(_ResearchCheck):
             self._scorer = SupportScorer()
         return self._scorer
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         items = [(where, st, cited) for where, st in out.statements() if (cited := _cited(out, st))]
         judged = self.scorer.judge([(st.text, " ".join(e.text for e in cited)) for _, st, cited in items],
                                    [" ".join(dict.fromkeys(e.title for e in cited)) for _, _, cited in items])
@@ -119,7 +105,7 @@ class NumbersInEvidence(_ResearchCheck):
     name = "research.numbers"
     what = "statement(s) with their numbers in evidence"
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         from experts.research.text import missing_numbers
 
         problems, total = [], 0
@@ -140,7 +126,7 @@ class MatrixComplete(_ResearchCheck):
     what = "cell(s) cited or unknown"
     kind = CompareOutput
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         cells = {(c.option, c.criterion): c for c in out.matrix}
         problems = []
         for o in out.options:
@@ -163,7 +149,7 @@ class ClaimsAccounted(_ResearchCheck):
     what = "claim(s) sourced or flagged"
     kind = TraceOutput
 
-    def inspect(self, out: Any) -> tuple[int, list[str]]:
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         problems = []
         for i, c in enumerate(out.claims):
             if c.sourced and not (c.source and c.source.citations):
