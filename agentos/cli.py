@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentos.cli_host import host_app
+from agentos.cli_image import image_app
 from agentos.cli_plan import plan_command
 from agentos.cli_router import router_app
 from agentos.errors import AgentOSError, UserError
@@ -38,6 +39,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(experts_app, name="experts")
 app.add_typer(host_app, name="host")
 app.add_typer(router_app, name="router")
+app.add_typer(image_app, name="image")
 
 err = Console(stderr=True)
 out = Console()
