@@ -7,6 +7,7 @@ next candidate, then ask the host to replan, within the budget.
 
 from __future__ import annotations
 
+import abc
 import functools
 import json
 import math
@@ -63,7 +64,7 @@ def tally(check: str, outcome: NodeOutcome, total: int, problems: list[str], wha
                    message=shown if problems else f"{total} {what} ok")
 
 
-class OutputCheck:
+class OutputCheck(abc.ABC):
     """A check of one property of an operation's output, for experts to subclass: `inspect` returns how
     many items it judged and a line per problem; an output that is not a `kind` fails it."""
 
@@ -78,8 +79,9 @@ class OutputCheck:
         total, problems = self.inspect(out, outcome)
         return tally(self.name, outcome, total, problems, self.what)
 
+    @abc.abstractmethod
     def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
-        raise NotImplementedError
+        """(how many items were judged, one line per problem found)."""
 
 
 class OutputMatchesSchema:
