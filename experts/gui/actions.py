@@ -11,6 +11,7 @@ retries it once and otherwise stops with the report.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ class Outcome:
     box: tuple[float, float, float, float] | None = None
     download: Path | None = None
     to_box: tuple[float, float, float, float] | None = None
+    element: Any = None  # the locator acted on (the runner masks it in screenshots when a secret went in)
 
 
 async def snapshot(page: Any) -> str:
@@ -74,8 +76,6 @@ async def resolve(page: Any, t: Target, timeout_s: float) -> Any:
 
 
 async def _named_elements(page: Any, limit: int = 25) -> str:
-    import re
-
     names = re.findall(r"- (\w+) \"([^\"]+)\"", await snapshot(page))
     shown = [f'{role} "{name}"' for role, name in names if role in _NAMED_ROLES][:limit]
     return ", ".join(shown) or "none"
@@ -173,7 +173,7 @@ async def perform(page: Any, step: Step, *, value: str, timeout_s: float, downlo
         got = await loc.input_value(timeout=ms)
         if got != value:
             raise StepFailed(f"{what} reads back {got!r}, not {shown!r}")
-        return Outcome(check=f"{what} reads back {shown!r}", box=box)
+        return Outcome(check=f"{what} reads back {shown!r}", box=box, element=loc)
     if a == "select":
         chosen = await loc.select_option(label=value, timeout=ms)
         if not chosen:

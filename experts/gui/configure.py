@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agentos.sdk import ExpertContext
 from experts.gui.actions import snapshot
 from experts.gui.models import SettingResult, SettingValue, Step, Target
 from experts.gui.runner import Session
@@ -95,7 +94,7 @@ def step_for(name: str, kind: str, wanted: SettingValue) -> Step:
     return Step(action="fill", target=t, value=str(wanted), text=f'fill "{name}" with {wanted}')
 
 
-async def apply(s: Session, name: str, wanted_raw: SettingValue, ctx: ExpertContext) -> SettingResult:
+async def apply(s: Session, name: str, wanted_raw: SettingValue) -> SettingResult:
     loc, tab = await locate(s, name)
     if loc is None:
         tabs = await _tabs(s.page)

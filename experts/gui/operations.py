@@ -12,6 +12,7 @@ from experts.gui.models import (
     ConfigureOutput,
     DoInput,
     DoOutput,
+    GuiInput,
     SettingResult,
     Step,
     TutorialInput,
@@ -21,7 +22,7 @@ from experts.gui.runner import Session, session
 from experts.gui.steps import parse_steps
 
 
-def _opening(inputs: DoInput | ConfigureInput) -> list[Step]:
+def _opening(inputs: GuiInput) -> list[Step]:
     return [Step(action="goto", value=inputs.start_url, text=f"go to {inputs.start_url}")] if inputs.start_url else []
 
 
@@ -98,7 +99,7 @@ async def configure(inputs: ConfigureInput, ctx: ExpertContext) -> ConfigureOutp
             for i, name in enumerate(names):
                 ctx.raise_if_cancelled()
                 ctx.progress(i / len(names), f"setting {i + 1}/{len(names)}: {name}")
-                results.append(await settings_ui.apply(s, name, inputs.settings[name], ctx))
+                results.append(await settings_ui.apply(s, name, inputs.settings[name]))
             if inputs.save:
                 saved = await s.run_step(settings_ui.save_step(inputs.save))
                 if saved.status != "ok":

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentos.errors import ExpertError
 from agentos.sdk import ExpertContext
-from experts.gui.actions import Outcome, StepFailed, perform, resolve, snapshot
+from experts.gui.actions import Outcome, StepFailed, perform, snapshot
 from experts.gui.browser import Browser
 from experts.gui.models import GuiInput, Step, StepRecord
 from experts.gui.secrets import MASK, resolve_secrets, scrub
@@ -78,8 +78,8 @@ class Session:
                 error = str(exc)
             except Exception as exc:  # Playwright's own errors: a timeout, a detached element
                 error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        if outcome is not None and step.secret is not None and step.target is not None:
-            self._secret_fields.append(await resolve(self.page, step.target, self.inputs.step_timeout_s))
+        if outcome is not None and step.secret is not None and outcome.element is not None:
+            self._secret_fields.append(outcome.element)
         after = await self.screenshot(f"{index:02d}-after.png")
         record = self._record(index, step, outcome, error, attempts, before, after, time.perf_counter() - started)
         self.records.append(record)
