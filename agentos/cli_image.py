@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -17,12 +17,15 @@ from rich.console import Console
 
 from agentos.errors import UserError
 
+if TYPE_CHECKING:
+    from experts.image.layers import LayerDoc
+
 image_app = typer.Typer(help="Image layer files. Example: agentos image render layers.json",
                         no_args_is_help=True, rich_markup_mode="rich")
 out = Console()
 
 
-def _load(path: Path):  # -> LayerDoc
+def _load(path: Path) -> LayerDoc:
     from experts.image.layers import LayerDoc
 
     if not path.is_file():

@@ -97,17 +97,13 @@ def draw(doc: LayerDoc, canvas: Any, base: Path | None = None) -> None:
         b = layer.box
         rect = skia.Rect.MakeXYWH(b.x, b.y, b.width, b.height)
         if isinstance(layer, RectLayer | EllipseLayer):
-            shapes = [(layer.fill, 0.0), (layer.stroke, layer.stroke_width)]
-            for colour, width in shapes:
-                if colour is None or (width == 0 and colour is layer.stroke):
-                    continue
-                paint = _paint(colour, stroke=width)
+            paints = ([_paint(layer.fill)] if layer.fill else []) + (
+                [_paint(layer.stroke, stroke=layer.stroke_width)] if layer.stroke and layer.stroke_width else [])
+            for paint in paints:  # the fill, then the outline over it
                 if isinstance(layer, EllipseLayer):
                     canvas.drawOval(rect, paint)
-                elif layer.radius:
-                    canvas.drawRoundRect(rect, layer.radius, layer.radius, paint)
                 else:
-                    canvas.drawRect(rect, paint)
+                    canvas.drawRoundRect(rect, layer.radius, layer.radius, paint)
         elif isinstance(layer, LineLayer):
             canvas.drawLine(b.x, b.y, b.x + b.width, b.y + b.height, _paint(layer.stroke, stroke=layer.stroke_width))
         elif isinstance(layer, TextLayer):
