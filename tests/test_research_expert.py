@@ -209,6 +209,10 @@ def test_compare_fills_every_cell_with_a_citation_or_unknown_and_lists_risks_wit
     assert overheating.mitigation and "radiator" in overheating.mitigation.text
     assert all(v.passed for v in r.nodes["cmp"].verdicts)
     assert MatrixComplete()(outcome_of(r, "cmp", CompareOutput)).passed
+    broken = outcome_of(r, "cmp", CompareOutput)
+    broken.output = out.model_copy(update={"matrix": [*out.matrix[1:], out.matrix[1]]})  # one cell lost, one twice
+    v = MatrixComplete()(broken)
+    assert not v.passed and "1 cell(s) appear twice" in v.message and "no cell for Alpha × speed" in v.message
     assert "*unknown*" in out.report.read_text() and "## Risk register" in out.report.read_text()
 
 

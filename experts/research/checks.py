@@ -128,7 +128,7 @@ class MatrixComplete(_ResearchCheck):
 
     def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
         cells = {(c.option, c.criterion): c for c in out.matrix}
-        problems = []
+        problems = [f"{len(out.matrix) - len(cells)} cell(s) appear twice"] if len(cells) < len(out.matrix) else []
         for o in out.options:
             for k in out.criteria:
                 c = cells.get((o, k))
