@@ -83,7 +83,7 @@ def test_the_layer_check_catches_a_wrong_value_an_overflow_an_off_palette_colour
     layers.write_text(edited.model_dump_json())
     assert not LayersHold()(_outcome(out, tmp_path)).passed
     _, problems = LayersHold().inspect(out, _outcome(out, tmp_path))
-    assert "layers.json does not re-render to the delivered PNG" in problems
+    assert "layers.json does not re-render to the delivered out.png" in problems
     assert any(p.startswith("layer 'battery_life.value' overflows its box") for p in problems)
     assert "layer 'battery_life.value' uses #00FF00, not in the palette" in problems
     assert "the picture does not print '18 h' for 'Battery life'" in problems

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from agentos.sdk import Expert, ExpertContext, operation
 from experts.image import infographic
-from experts.image.checks import INFOGRAPHIC_CHECKS
-from experts.image.models import InfographicInput, InfographicOutput, ShownValue
+from experts.image.checks import INFOGRAPHIC_CHECKS, KEYVISUAL_CHECKS
+from experts.image.keyvisual_turn import key_visual
+from experts.image.models import InfographicInput, InfographicOutput, KeyVisualInput, KeyVisualOutput, ShownValue
 from experts.image.render import render_png, render_svg
 from experts.image.spec import read_spec
 
 
 class LayoutImages(Expert):
-    """Makes infographics from a spec table as editable layers (layers.json), rendered to PNG and SVG."""
+    """Makes key visuals (a draft and its variants, revised turn by turn) and infographics from a spec table,
+    each as editable layers (layers.json) rendered to PNG and SVG."""
 
     name = "image-layout"
     domain = "image"
@@ -30,3 +32,11 @@ class LayoutImages(Expert):
         svg = render_svg(doc, ctx.artifacts.path("infographic.svg"))
         return InfographicOutput(png=png, svg=svg, layers=layers, width=doc.width, height=doc.height,
                                  values=[ShownValue(field=f.name, shown=f.shown) for f in fields])
+
+    @operation("image.keyvisual", cost=0.3, latency_s=6.0, checks=KEYVISUAL_CHECKS)
+    async def make_key_visual(self, inputs: KeyVisualInput, ctx: ExpertContext) -> KeyVisualOutput:
+        """A brand key visual from a brief (copy, logo, product picture, palette or style reference, aspect,
+        safe margin, minimum font sizes, forbidden zones), laid out so every limit holds, plus variants that
+        each change layout, palette or typeface; a later turn revises the previous brief.json with edits
+        such as "make the headline bigger" or "use the second palette"."""
+        return await key_visual(inputs, ctx)

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field, field_validator
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 
-def _colour(value: str) -> str:
+def hex_colour(value: str) -> str:
+    """`value` as #RRGGBB(AA) in capitals; a ValueError naming it when it is not a colour."""
     if not _HEX.match(value):
         raise ValueError(f"{value!r} is not a colour: write #RRGGBB or #RRGGBBAA")
     return value.upper()
@@ -53,7 +54,7 @@ class RectLayer(_Layer):
     stroke_width: float = Field(0, ge=0)
     radius: float = Field(0, ge=0)
 
-    _fill = field_validator("fill", "stroke")(lambda v: v if v is None else _colour(v))
+    _fill = field_validator("fill", "stroke")(lambda v: v if v is None else hex_colour(v))
 
 
 class EllipseLayer(_Layer):
@@ -62,7 +63,7 @@ class EllipseLayer(_Layer):
     stroke: str | None = None
     stroke_width: float = Field(0, ge=0)
 
-    _fill = field_validator("fill", "stroke")(lambda v: v if v is None else _colour(v))
+    _fill = field_validator("fill", "stroke")(lambda v: v if v is None else hex_colour(v))
 
 
 class LineLayer(_Layer):
@@ -73,7 +74,7 @@ class LineLayer(_Layer):
     stroke: str = "#000000"
     stroke_width: float = Field(2, gt=0)
 
-    _stroke = field_validator("stroke")(_colour)
+    _stroke = field_validator("stroke")(hex_colour)
 
 
 class TextLayer(_Layer):
@@ -85,7 +86,7 @@ class TextLayer(_Layer):
     colour: str = "#000000"
     align: Literal["left", "centre", "right"] = "left"
 
-    _colour = field_validator("colour")(_colour)
+    _colour = field_validator("colour")(hex_colour)
 
 
 class ImageLayer(_Layer):
@@ -105,12 +106,12 @@ class LayerDoc(BaseModel):
     palette: list[str] = Field(default_factory=list, description="the colours the picture may use (checked)")
     layers: list[Layer] = Field(default_factory=list)
 
-    _background = field_validator("background")(_colour)
+    _background = field_validator("background")(hex_colour)
 
     @field_validator("palette")
     @classmethod
     def _palette(cls, values: list[str]) -> list[str]:
-        return [_colour(v) for v in values]
+        return [hex_colour(v) for v in values]
 
     @field_validator("layers")
     @classmethod
