@@ -5,12 +5,13 @@ zones and every placed element as obstacles. It places the logo in the first fre
 arrangement prefers, stacks the copy (headline, subline, body, call to action) down the text
 region, each block pushed below whatever it would touch, starting from the sizes the brief asks
 for and shrinking all of them together, never below their minimum, until the stack fits; then it
-gives the product the largest free rectangle of its region. When no size fits, the error says which
+gives the product the free rectangle of its region that shows it largest. When no size fits, the error says which
 limit stops it. Variants re-solve the same brief with one axis of the setting changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -203,20 +204,29 @@ def _copy(brief: KeyVisualBrief, setting: Setting, region: Box, obstacles: list[
         factor *= SHRINK
 
 
-def _free_rects(area: Box, obstacles: list[Box], depth: int = 0) -> list[Box]:
-    """Rectangles of `area` that touch no obstacle: split around the first one in the way, recursively."""
-    hit = next((o for o in obstacles if _overlaps(area, o)), None)
-    if hit is None:
-        return [area]
-    if depth > 6:
-        return []
-    a = area
-    parts = [(a.x, a.y, hit.x - a.x, a.height),
-             (hit.x + hit.width, a.y, a.x + a.width - hit.x - hit.width, a.height),
-             (a.x, a.y, a.width, hit.y - a.y),
-             (a.x, hit.y + hit.height, a.width, a.y + a.height - hit.y - hit.height)]
-    return [r for x, y, w, h in parts if w >= 8 and h >= 8
-            for r in _free_rects(Box(x=x, y=y, width=w, height=h), obstacles, depth + 1)]
+def _largest_free(area: Box, obstacles: list[Box], score: Callable[[Box], float]) -> Box | None:
+    """The rectangle of `area` touching no obstacle with the highest `score` (which must not grow when a
+    rectangle shrinks). Any such rectangle lies wholly left, right, above or below each obstacle in the
+    way, so splitting around obstacles finds it; a part whose score cannot beat the best so far is dropped."""
+    best, best_score = None, 0.0
+    todo = [(area.x, area.y, area.width, area.height)]
+    seen: set[tuple[float, float, float, float]] = set()
+    while todo:
+        x, y, w, h = todo.pop()
+        key = (round(x, 1), round(y, 1), round(w, 1), round(h, 1))
+        if w < 8 or h < 8 or key in seen:
+            continue
+        seen.add(key)
+        box = Box(x=x, y=y, width=w, height=h)
+        if score(box) <= best_score:
+            continue
+        hit = next((o for o in obstacles if _overlaps(box, o)), None)
+        if hit is None:
+            best, best_score = box, score(box)
+            continue
+        todo += [(x, y, hit.x - x, h), (hit.x + hit.width, y, x + w - hit.x - hit.width, h),
+                 (x, y, w, hit.y - y), (x, hit.y + hit.height, w, y + h - hit.y - hit.height)]
+    return best
 
 
 def _product(brief: KeyVisualBrief, setting: Setting, region: Box, obstacles: list[Box]) -> list[EllipseLayer |
@@ -224,12 +234,10 @@ def _product(brief: KeyVisualBrief, setting: Setting, region: Box, obstacles: li
     if brief.product is None:
         return []
     iw, ih = _image_size(brief.product)
-    shown = [(min(r.width / iw, r.height / ih) * iw * min(r.width / iw, r.height / ih) * ih, r)
-             for r in _free_rects(region, obstacles)]
-    if not shown:
+    r = _largest_free(region, obstacles, lambda b: min(b.width / iw, b.height / ih) ** 2 * iw * ih)
+    if r is None:
         raise ExpertError(f"the product has no free space in the {setting.layout} layout: the forbidden zones and "
                           "copy cover its region")
-    _, r = max(shown, key=lambda p: p[0])
     k = min(r.width / iw, r.height / ih) * min(1.0, brief.scale.get("product", 1.0))
     w, h = iw * k, ih * k
     box = Box(x=r.x + (r.width - w) / 2, y=r.y + (r.height - h) / 2, width=w, height=h)
