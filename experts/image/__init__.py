@@ -1,11 +1,13 @@
-"""The image experts (issue #9). So far: `image-layout`, infographics from a spec table as editable layers.
+"""The image experts (issue #9): `image-layout` (key visuals, infographics), `image-diffusion`
+(text-to-image, image-to-image, inpainting from local diffusers weights).
 
 Every offline picture is a layer description (`layers.py`) drawn by one Skia renderer
 (`render.py`) to PNG and SVG; `agentos image render layers.json` redraws an edited one.
 """
 
+from experts.image.diffusion_expert import DiffusionImages
 from experts.image.expert import LayoutImages
 
-EXPERTS = [LayoutImages]
+EXPERTS = [LayoutImages, DiffusionImages]
 
-__all__ = ["EXPERTS", "LayoutImages"]
+__all__ = ["EXPERTS", "DiffusionImages", "LayoutImages"]
