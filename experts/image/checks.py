@@ -9,11 +9,11 @@ from typing import Any
 from PIL import Image, ImageChops
 
 from agentos.checks import NodeOutcome, OutputCheck, Verdict
-from experts.image import ocr
+from experts.image import agreement, ocr
 from experts.image.brief import COPY_ROLES, KeyVisualBrief
 from experts.image.keyvisual import safe_area, zone_boxes
 from experts.image.layers import Box, EllipseLayer, LayerDoc, LineLayer, RectLayer, TextLayer
-from experts.image.models import InfographicOutput, KeyVisualOutput
+from experts.image.models import InfographicOutput, KeyVisualOutput, MaterialsOutput
 from experts.image.palette import LARGE_TEXT_PX, MIN_LARGE_CONTRAST, MIN_TEXT_CONTRAST, contrast_ratio
 from experts.image.render import render_png, text_overflow
 
@@ -218,3 +218,79 @@ def _variant_problems(axis: str | None, draft: LayerDoc, variant: LayerDoc) -> l
 
 INFOGRAPHIC_CHECKS = [LayersHold(), TextReadsBack()]
 KEYVISUAL_CHECKS = [KeyVisualHolds(), TextReadsBack()]
+
+
+def _on_disk(path: Path, outcome: NodeOutcome) -> Path:
+    return path if path.is_absolute() else outcome.run_dir / path
+
+
+def _image_size(path: Path) -> tuple[int, int] | str:
+    """The picture's size, or why it cannot be read."""
+    if not path.is_file():
+        return f"{path.name} is missing"
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except OSError:
+        return f"{path.name} is not a picture"
+
+
+class MaterialsAgree(OutputCheck):
+    """The material variants show one composition: re-measured from the PNGs on disk, each variant's silhouette
+    matches the first's (IoU), its picture has edges along that outline, and no two pictures are the same."""
+
+    name = "image.materials"
+    what = "variant check(s)"
+    kind = MaterialsOutput
+
+    def inspect(self, out: Any, outcome: NodeOutcome) -> tuple[int, list[str]]:
+        total = 4 * len(out.variants)  # per variant: its files, its silhouette, its edges, its own pixels
+        if not out.variants:
+            return 1, ["no variants to compare"]
+        problems: list[str] = []
+        readable = []
+        for v in out.variants:
+            sizes = [_image_size(_on_disk(p, outcome)) for p in (v.png, v.mask)]
+            bad = [s for s in sizes if isinstance(s, str)]
+            if bad:
+                problems.append(f"{v.material}: {', '.join(bad)}")
+            elif sizes[0] != sizes[1]:
+                problems.append(f"{v.material}: its picture is {sizes[0]}, its mask {sizes[1]}")
+            else:
+                readable.append((v, sizes[0]))
+        if not readable or readable[0][0] is not out.variants[0]:
+            return total, [*problems, f"nothing to measure against: the reference {out.variants[0].material} "
+                           "cannot be read"]
+        ref, size = readable[0]
+        shown = []
+        for v, s in readable:
+            if s != size:
+                problems.append(f"{v.material}: {s[0]}×{s[1]}, the reference {ref.material} is {size[0]}×{size[1]}")
+            else:
+                shown.append(v)
+        if not agreement.read_mask(_on_disk(ref.mask, outcome)).any():
+            problems.append(f"{ref.material}: the mask is empty: the subject is not in the frame")
+        measured = agreement.measure([(v.material, _on_disk(v.png, outcome), _on_disk(v.mask, outcome))
+                                      for v in shown])
+        for v, m in zip(shown, measured, strict=True):
+            if m.iou < agreement.MIN_IOU:
+                problems.append(f"{v.material}: silhouette IoU {m.iou:.3f} with {ref.material} "
+                                f"(below {agreement.MIN_IOU}): not the same view of the same subject")
+            if m.edge_agreement < agreement.MIN_EDGE_AGREEMENT:
+                problems.append(f"{v.material}: only {m.edge_agreement:.0%} of {ref.material}'s outline is an edge "
+                                f"in {v.png.name} (below {agreement.MIN_EDGE_AGREEMENT:.0%}): the picture does not "
+                                "show that silhouette")
+            if abs(v.iou - m.iou) > 0.01 or abs(v.edge_agreement - m.edge_agreement) > 0.01:
+                problems.append(f"{v.material}: reports IoU {v.iou:.3f} and edges {v.edge_agreement:.2f}, "
+                                f"measures {m.iou:.3f} and {m.edge_agreement:.2f}")
+        pixels = {}
+        for v in shown:
+            with Image.open(_on_disk(v.png, outcome)) as im:
+                pixels[v.material] = im.convert("RGB")
+        for i, (name, a) in enumerate(pixels.items()):
+            same = [other for other, b in list(pixels.items())[:i] if not ImageChops.difference(a, b).getbbox()]
+            problems += [f"{name}: pixel-identical to {other}: the material did not change" for other in same]
+        return total, problems
+
+
+MATERIALS_CHECKS = [MaterialsAgree()]

@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from experts.image.brief import Arrangement, Axis, KeyVisualBrief, Typeface
+from experts.image.materials import MaterialScene, material_problem
 from experts.image.palette import Palette, StyleReference
 
 
@@ -164,3 +165,39 @@ class KeyVisualOutput(BaseModel):
     contact_sheet: Path = Field(description="the draft and its variants side by side")
     width: int
     height: int
+
+
+class MaterialsInput(BaseModel):
+    scene: MaterialScene = Field(default_factory=MaterialScene, description="subject, camera, lights, backdrop, "
+                                 "size and samples: the same for every material")
+    materials: list[str] = Field(default_factory=lambda: ["glass", "metal", "paper"], min_length=1,
+                                 description="materials to render, in order (known: glass, metal, paper); the "
+                                 "first is the reference the others are measured against")
+
+    @field_validator("materials")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        if why := material_problem(names):
+            raise ValueError(why)
+        return names
+
+
+class MaterialVariant(BaseModel):
+    material: str
+    png: Path
+    mask: Path = Field(description="the subject's silhouette from the renderer's geometry, white on black")
+    iou: float = Field(ge=0, le=1, description="silhouette IoU with the first variant's mask")
+    edge_agreement: float = Field(ge=0, le=1, description="share of the first variant's outline along which this "
+                                  "picture has an edge")
+    render_s: float = Field(ge=0, description="seconds the render and its mask took")
+
+
+class MaterialsOutput(BaseModel):
+    variants: list[MaterialVariant]
+    contact_sheet: Path = Field(description="the variants side by side, each with its material and IoU")
+    scene: Path = Field(description="scene.json: the MaterialScene every variant was rendered from")
+    assets: Path = Field(description="the generated inputs the scene reads: vase mesh, backdrop, environment, "
+                         "paper texture")
+    width: int
+    height: int
+    spp: int
