@@ -56,6 +56,12 @@ def test_image_c_draws_every_field_bound_to_the_table_and_its_layers_re_render(t
     assert bars["battery_life.bar"] == pytest.approx(bars["battery_life.track"] * 18 / 24)  # drawn to scale
     assert "screen.bar" not in bars  # no max in the table: no bar
     assert out.svg.read_text().count("1,024 GB") == 1
+    from PIL import Image
+
+    with Image.open(out.layer_map) as keyed, Image.open(out.png) as picture, Image.open(out.contact_sheet) as sheet:
+        assert keyed.size == picture.size and sheet.width > picture.width // 2 * 2
+        outline = keyed.convert("RGB").getpixel((int(doc.layer("title").box.x), int(doc.layer("title").box.y) + 5))
+        assert outline == (214, 39, 40)  # the first layer's box is outlined in the first outline colour
 
 
 def _outcome(out: InfographicOutput, tmp_path: Path) -> NodeOutcome:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from agentos.sdk import Expert, ExpertContext, operation
 from experts.image import infographic
 from experts.image.checks import INFOGRAPHIC_CHECKS, KEYVISUAL_CHECKS
+from experts.image.contact_sheet import contact_sheet
 from experts.image.keyvisual_turn import key_visual
+from experts.image.layer_map import layer_map
 from experts.image.models import InfographicInput, InfographicOutput, KeyVisualInput, KeyVisualOutput, ShownValue
 from experts.image.render import render_png, render_svg
 from experts.image.spec import read_spec
@@ -30,7 +32,11 @@ class LayoutImages(Expert):
         ctx.progress(0.6, "rendering")
         png = render_png(doc, ctx.artifacts.path("infographic.png"))
         svg = render_svg(doc, ctx.artifacts.path("infographic.svg"))
+        keyed = layer_map(doc, png, ctx.artifacts.path("layer-map.png"))
+        sheet = contact_sheet([(png, "infographic.png"), (keyed, "layer-map.png: each layer's id")],
+                              ctx.artifacts.path("contact-sheet.png"), thumb=512)
         return InfographicOutput(png=png, svg=svg, layers=layers, width=doc.width, height=doc.height,
+                                 layer_map=keyed, contact_sheet=sheet,
                                  values=[ShownValue(field=f.name, shown=f.shown) for f in fields])
 
     @operation("image.keyvisual", cost=0.3, latency_s=6.0, checks=KEYVISUAL_CHECKS)

@@ -32,6 +32,9 @@ class InfographicOutput(BaseModel):
     svg: Path
     layers: Path = Field(description="layers.json: edit it and run `agentos image render` to change the picture")
     values: list[ShownValue] = Field(description="each spec field and the value the picture prints for it")
+    layer_map: Path | None = Field(None, description="the picture with every layer's box and id drawn on it: the "
+                                   "key to layers.json")
+    contact_sheet: Path | None = Field(None, description="the picture and its layer map side by side")
     width: int
     height: int
 
