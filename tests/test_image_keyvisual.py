@@ -83,6 +83,17 @@ def test_copy_too_long_for_the_minimum_sizes_is_refused_naming_the_limit():
               Setting(layout="text-left", palette=DEFAULT_PALETTES[0], typeface="sans"))
 
 
+def test_a_missing_or_unreadable_picture_is_named_with_its_part_of_the_brief(tmp_path):
+    setting = Setting(layout="text-left", palette=DEFAULT_PALETTES[0], typeface="sans")
+    with pytest.raises(ExpertError, match=r"the brief's logo .*nothere\.png: no such file"):
+        solve(_brief(logo=tmp_path / "nothere.png"), setting)
+    (tmp_path / "product.png").write_text("not a picture")
+    with pytest.raises(ExpertError, match=r"the brief's product .*product\.png is not an image that can be read"):
+        solve(_brief(product=tmp_path / "product.png"), setting)
+    with pytest.raises(ExpertError, match=r"style reference .*ref\.png: no such file"):
+        extract(tmp_path / "ref.png")
+
+
 def test_a_tall_brief_gets_a_tall_canvas_and_its_text_on_top():
     brief = _brief(aspect="9:16", layout="text-top")
     doc = solve(brief, Setting(layout="text-top", palette=DEFAULT_PALETTES[1], typeface="serif"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,19 +81,21 @@ def _regions(layout: Arrangement, s: Box) -> tuple[Box, Box]:
     return (top, bottom) if layout == "text-top" else (bottom, top)
 
 
-def _image_size(path: object) -> tuple[int, int]:
-    return _image(path).size
+def _image_size(path: Path, what: str) -> tuple[int, int]:
+    return _image(path, what).size
 
 
-def _image(path: object) -> Any:
+def _image(path: Path, what: str) -> Any:
     from PIL import Image
 
+    if not Path(path).is_file():
+        raise ExpertError(f"the brief's {what} {path}: no such file")
     try:
         with Image.open(path) as im:  # type: ignore[arg-type]
             im.load()
             return im
     except OSError:
-        raise ExpertError(f"{path} is not an image that can be read (PNG or JPEG)") from None
+        raise ExpertError(f"the brief's {what} {path} is not an image that can be read (PNG or JPEG)") from None
 
 
 def _logo(brief: KeyVisualBrief, setting: Setting, s: Box, zones: dict[str, Box]) -> tuple[list[RectLayer | ImageLayer],
@@ -101,7 +104,7 @@ def _logo(brief: KeyVisualBrief, setting: Setting, s: Box, zones: dict[str, Box]
     less than `LOGO_LEGIBLE` of its pixels stand out from the background. Also the room it keeps clear."""
     if brief.logo is None:
         return [], None
-    logo = _image(brief.logo).convert("RGBA")
+    logo = _image(brief.logo, "logo").convert("RGBA")
     rgba = np.asarray(logo, dtype=float).reshape(-1, 4)
     ink = rgba[rgba[:, 3] > 128][:, :3]
     plate = None
@@ -233,7 +236,7 @@ def _product(brief: KeyVisualBrief, setting: Setting, region: Box, obstacles: li
                                                                                                   ImageLayer]:
     if brief.product is None:
         return []
-    iw, ih = _image_size(brief.product)
+    iw, ih = _image_size(brief.product, "product")
     r = _largest_free(region, obstacles, lambda b: min(b.width / iw, b.height / ih) ** 2 * iw * ih)
     if r is None:
         raise ExpertError(f"the product has no free space in the {setting.layout} layout: the forbidden zones and "

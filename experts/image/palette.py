@@ -87,6 +87,8 @@ def extract(path: Path, colours: int = 5, seed: int = 0) -> StyleReference:
     """The dominant colours of an image (k-means in RGB on up to 20k pixels) and its luminance contrast."""
     from PIL import Image, UnidentifiedImageError
 
+    if not Path(path).is_file():
+        raise ExpertError(f"style reference {path}: no such file")
     try:
         with Image.open(path) as im:
             pixels = np.asarray(im.convert("RGB"), dtype=float).reshape(-1, 3)
