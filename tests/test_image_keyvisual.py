@@ -58,6 +58,17 @@ def test_every_offered_palette_sets_text_in_legible_contrast():
         assert contrast_ratio(p.on_accent, p.accent) >= MIN_TEXT_CONTRAST, p
 
 
+def test_palettes_of_the_brief_keep_their_roles_and_only_an_illegible_ink_is_replaced():
+    from experts.image.keyvisual_turn import offered_palettes
+
+    brief = _brief(palettes=[["#102030", "#F0F0F0", "#FFD000", "#203040"], ["#FFFFFF", "#EEEEEE", "#1F3A93"]])
+    first, second = offered_palettes(brief, extract(brief.style_reference))  # the brief's own win over the reference
+    assert (first.background, first.ink, first.accent, first.surface) == ("#102030", "#F0F0F0", "#FFD000", "#203040")
+    assert first.on_accent == "#102030"  # the background reads on the yellow button
+    assert second.ink == "#111111"  # light grey on white is illegible: black instead
+    assert contrast_ratio(second.on_accent, second.accent) >= MIN_TEXT_CONTRAST
+
+
 def test_the_layout_keeps_copy_logo_and_product_inside_the_margin_and_out_of_the_forbidden_zone():
     brief = _brief(forbidden=[STICKER, Zone(name="badge", x=0.05, y=0.35, width=0.2, height=0.12)])
     palette = palettes_from(extract(brief.style_reference))[0]

@@ -22,7 +22,7 @@ from experts.image.contact_sheet import contact_sheet
 from experts.image.keyvisual import Setting, solve, variants
 from experts.image.layers import LayerDoc
 from experts.image.models import KeyVisualInput, KeyVisualOutput, KeyVisualPicture
-from experts.image.palette import DEFAULT_PALETTES, Palette, StyleReference, extract, palettes_from, roles
+from experts.image.palette import DEFAULT_PALETTES, Palette, StyleReference, extract, given, palettes_from
 from experts.image.render import render_png, render_svg
 
 EDIT_SYSTEM = ("You turn one instruction about a key visual into a JSON edit of its brief. Give only the fields "
@@ -32,10 +32,7 @@ EDIT_SYSTEM = ("You turn one instruction about a key visual into a JSON edit of 
 def offered_palettes(brief: KeyVisualBrief, reference: StyleReference | None) -> list[Palette]:
     """The brief's own palettes, else those of its style reference, else the defaults: palette 1 first."""
     if brief.palettes:
-        return [roles(f"palette {i}", p[0], p[1:]) if len(p) == 3 else
-                Palette(name=f"palette {i}", background=p[0], ink=p[1], accent=p[2], surface=p[3],
-                        on_accent=roles("", p[2], [p[0], p[1]]).ink)
-                for i, p in enumerate(brief.palettes, 1)]
+        return [given(f"palette {i}", p) for i, p in enumerate(brief.palettes, 1)]
     return palettes_from(reference) if reference else list(DEFAULT_PALETTES)
 
 

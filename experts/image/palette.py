@@ -138,6 +138,15 @@ def roles(name: str, background: str, colours: list[str]) -> Palette:
     return Palette(name=name, background=background, ink=ink, accent=accent, surface=surface, on_accent=on_accent)
 
 
+def given(name: str, colours: list[str]) -> Palette:
+    """A palette the brief gives as [background, ink, accent] (+ surface), its roles kept; only an ink or a button
+    label that would not be legible is replaced (by black or white), so every palette passes the checks."""
+    background, ink, accent = colours[:3]
+    return Palette(name=name, background=background, ink=_legible_on(background, [ink], MIN_TEXT_CONTRAST),
+                   accent=accent, surface=colours[3] if len(colours) > 3 else background,
+                   on_accent=_legible_on(accent, [background, ink], MIN_TEXT_CONTRAST))
+
+
 def palettes_from(reference: StyleReference) -> list[Palette]:
     """Three palettes from one reference: on its dominant colour, on its lightest, and on its darkest."""
     cs = reference.colours
