@@ -485,8 +485,8 @@ def test_an_unknown_capability_suggests_the_near_miss(task_dir, registry):
 
 def test_an_unrelated_capability_lists_the_known_ones(task_dir, registry):
     path = write(task_dir, LOAD + """
-      - id: paint
-        capability: image.generate
+      - id: film
+        capability: video.render
     """)
     known = ", ".join(sorted(registry.capabilities()))  # every installed expert's, text.* among them
     assert "text.keywords, text.load, text.report, text.summarize" in known
