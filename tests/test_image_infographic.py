@@ -49,12 +49,15 @@ def test_image_c_draws_every_field_bound_to_the_table_and_its_layers_re_render(t
     out = InfographicOutput.model_validate(r.output("infographic"))
     assert [(v.field, v.shown) for v in out.values] == [
         ("Battery life", "18 h"), ("Weight", "1.2 kg"), ("Screen", "14 in"), ("Storage", "1,024 GB"),
-        ("Charging", "USB-C"), ("Colour", "Graphite")]
+        ("Display brightness", "85 %"), ("Charging", "USB-C"), ("Colour", "Graphite")]
     assert any(v.check == "image.layers" and v.passed for v in r.nodes["infographic"].verdicts)
     doc = LayerDoc.model_validate_json(out.layers.read_text())
     bars = {layer.id: layer.box.width for layer in doc.layers if layer.role in ("bar", "bar track")}
     assert bars["battery_life.bar"] == pytest.approx(bars["battery_life.track"] * 18 / 24)  # drawn to scale
     assert "screen.bar" not in bars  # no max in the table: no bar
+    gauge = doc.layer("display_brightness.gauge")
+    assert gauge.type == "arc" and gauge.sweep == pytest.approx(360 * 0.85)  # a percentage: a ring to scale
+    assert "display_brightness.bar" not in bars
     assert out.svg.read_text().count("1,024 GB") == 1
     from PIL import Image
 

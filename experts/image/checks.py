@@ -12,7 +12,7 @@ from agentos.checks import NodeOutcome, OutputCheck, Verdict
 from experts.image import agreement, ocr
 from experts.image.brief import COPY_ROLES, KeyVisualBrief
 from experts.image.keyvisual import safe_area, zone_boxes
-from experts.image.layers import Box, EllipseLayer, LayerDoc, LineLayer, RectLayer, TextLayer
+from experts.image.layers import ArcLayer, Box, EllipseLayer, LayerDoc, LineLayer, RectLayer, TextLayer
 from experts.image.models import InfographicOutput, KeyVisualOutput, MaterialsOutput
 from experts.image.palette import LARGE_TEXT_PX, MIN_LARGE_CONTRAST, MIN_TEXT_CONTRAST, contrast_ratio
 from experts.image.render import render_png, text_overflow
@@ -21,7 +21,7 @@ from experts.image.render import render_png, text_overflow
 def _colours(layer: Any) -> list[str]:
     if isinstance(layer, RectLayer | EllipseLayer):
         return [c for c in (layer.fill, layer.stroke) if c]
-    if isinstance(layer, LineLayer):
+    if isinstance(layer, LineLayer | ArcLayer):
         return [layer.stroke]
     if isinstance(layer, TextLayer):
         return [layer.colour]

@@ -1,7 +1,8 @@
 """An infographic from a spec table, as a layer description: one card per field, laid out in a grid.
 
-Each field gets a card: its name, its value in large type, and, for a number with a `max`, a bar
-drawn to scale; a category gets its value on a chip. Every layer takes its colour from the palette
+Each field gets a card: its name, its value in large type, and, for a percentage, a ring gauge drawn
+to scale (against `max`, else 100 %); for another number with a `max`, a bar drawn to scale; a
+category gets its value on a chip. Every layer takes its colour from the palette
 and names the field it shows (`binding: spec.<field>`), so the layers file explains the picture
 and the checks can tie each printed value back to the table. Text that would not fit its box is
 set smaller, down to a floor, before anything is drawn.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from experts.image.layers import Box, LayerDoc, RectLayer, TextLayer
+from experts.image.layers import ArcLayer, Box, LayerDoc, RectLayer, TextLayer
 from experts.image.render import text_overflow
 from experts.image.spec import SpecField
 
@@ -53,11 +54,21 @@ def build(fields: list[SpecField], title: str, *, width: int = 1024, columns: in
         layers.append(_fitted(TextLayer(id=f"{key}.label", role="label", binding=bind, z=1,
                                         box=Box(x=x + 20, y=y + 16, width=card_w - 40, height=30),
                                         text=f.name, size=20, colour=ink)))
+        gauge = f.kind == "number" and f.unit == "%"
         if f.kind == "number":
+            ring = CARD_H - 44
             layers.append(_fitted(TextLayer(id=f"{key}.value", role="value", binding=bind, z=1,
-                                            box=Box(x=x + 20, y=y + 50, width=card_w - 40, height=52),
-                                            text=f.shown, size=40, bold=True, colour=accent)))
-            if f.max:
+                                            box=Box(x=x + 20, y=y + 50, width=card_w - 40 - (ring + 16) * gauge,
+                                                    height=52), text=f.shown, size=40, bold=True, colour=accent)))
+            if gauge:  # a share of a whole: a ring, drawn to scale against max (default 100 %)
+                share = max(0.0, min(1.0, (f.value or 0.0) / (f.max or 100.0)))
+                dial = Box(x=x + card_w - 20 - ring, y=y + 22, width=ring, height=ring)
+                layers.append(ArcLayer(id=f"{key}.track", role="gauge track", binding=bind, z=1, box=dial,
+                                       stroke=track, stroke_width=14))
+                if share > 0:
+                    layers.append(ArcLayer(id=f"{key}.gauge", role="gauge", binding=bind, z=2, box=dial,
+                                           sweep=360 * share, stroke=accent, stroke_width=14))
+            elif f.max:
                 share = max(0.0, min(1.0, (f.value or 0.0) / f.max))
                 bar = Box(x=x + 20, y=y + CARD_H - 34, width=card_w - 40, height=14)
                 layers.append(RectLayer(id=f"{key}.track", role="bar track", binding=bind, z=1, box=bar, fill=track,

@@ -1,7 +1,7 @@
 """The editable layer description every offline image backend writes, and renders from.
 
 A `LayerDoc` is the whole picture as data: its size, background and palette, and a list of
-layers (rectangles, ellipses, lines, text boxes, placed images), each with its bounds, z-order and,
+layers (rectangles, ellipses, lines, arcs, text boxes, placed images), each with its bounds, z-order and,
 where it shows a value, the data field it is bound to. The renderer draws exactly this document,
 so a user can edit `layers.json` (move a box, change a headline, recolour a bar) and re-render it
 with `agentos image render layers.json`, and the checks can read every text and colour from it.
@@ -77,6 +77,18 @@ class LineLayer(_Layer):
     _stroke = field_validator("stroke")(hex_colour)
 
 
+class ArcLayer(_Layer):
+    """An arc of the ellipse in the box, stroked with round ends: a gauge's track and its value."""
+
+    type: Literal["arc"] = "arc"
+    start: float = Field(-90, description="degrees, clockwise from 3 o'clock (-90: 12 o'clock)")
+    sweep: float = Field(360, ge=-360, le=360, description="degrees, clockwise when positive")
+    stroke: str = "#000000"
+    stroke_width: float = Field(8, gt=0)
+
+    _stroke = field_validator("stroke")(hex_colour)
+
+
 class TextLayer(_Layer):
     type: Literal["text"] = "text"
     text: str
@@ -94,7 +106,7 @@ class ImageLayer(_Layer):
     path: Path = Field(description="a PNG or JPEG file, scaled into the box keeping its aspect ratio")
 
 
-Layer = Annotated[RectLayer | EllipseLayer | LineLayer | TextLayer | ImageLayer, Field(discriminator="type")]
+Layer = Annotated[RectLayer | EllipseLayer | LineLayer | ArcLayer | TextLayer | ImageLayer, Field(discriminator="type")]
 
 
 class LayerDoc(BaseModel):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentos.errors import ExpertError
-from experts.image.layers import EllipseLayer, ImageLayer, LayerDoc, LineLayer, RectLayer, TextLayer
+from experts.image.layers import ArcLayer, EllipseLayer, ImageLayer, LayerDoc, LineLayer, RectLayer, TextLayer
 
 LINE_SPACING = 1.25  # line height as a multiple of the font size
 
@@ -106,6 +106,11 @@ def draw(doc: LayerDoc, canvas: Any, base: Path | None = None) -> None:
                     canvas.drawRoundRect(rect, layer.radius, layer.radius, paint)
         elif isinstance(layer, LineLayer):
             canvas.drawLine(b.x, b.y, b.x + b.width, b.y + b.height, _paint(layer.stroke, stroke=layer.stroke_width))
+        elif isinstance(layer, ArcLayer):
+            paint = _paint(layer.stroke, stroke=layer.stroke_width)
+            paint.setStrokeCap(skia.Paint.kRound_Cap)
+            inset = layer.stroke_width / 2  # the stroke stays inside the box
+            canvas.drawArc(rect.makeInset(inset, inset), layer.start, layer.sweep, False, paint)
         elif isinstance(layer, TextLayer):
             font, paint = font_for(layer), _paint(layer.colour)
             for i, line in enumerate(text_lines(layer)):
