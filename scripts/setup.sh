@@ -27,6 +27,10 @@ if ! python3 -c "import torch" >/dev/null 2>&1; then
 fi
 echo "setup: installing agentos[${extras}]"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[${extras}]"
+if ! python3 -c "import resemblyzer" >/dev/null 2>&1; then  # the voice experts' speaker encoder (weights in the wheel)
+  echo "setup: installing resemblyzer (--no-deps: it pins a source-only webrtcvad; webrtcvad-wheels stands in)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "resemblyzer==0.1.4"
+fi
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi  # make the new `agentos` script visible
 if ! command -v agentos >/dev/null 2>&1; then
   echo "setup: installed, but \`agentos\` is not on PATH; add $(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH or use \`python3 -m agentos\`" >&2
