@@ -106,6 +106,24 @@ def make_commands() -> None:
     print(f"wrote {len(rows)} commands to {OUT / 'commands'}")
 
 
+# voice-a's spoken questions about the style corpus (showcases/voice/corpus): (stem, text, voice, wpm, pitch)
+QUESTIONS: list[tuple[str, str, str, int, int]] = [
+    ("naming", "what does pep eight say about naming conventions", "en-us", 145, 50),
+    ("docstrings", "how should a docstring begin", "en-gb", 145, 50),
+    ("line-length", "how long should a line of code be", "en+f3", 145, 60),
+]
+
+
+def make_questions() -> None:
+    (OUT / "questions").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for stem, text, voice, wpm, pitch in QUESTIONS:
+        speak(text, voice, wpm, pitch, OUT / "questions" / f"{stem}.wav")
+        rows.append({"file": f"questions/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch})
+    write_jsonl(OUT / "questions.jsonl", rows)
+    print(f"wrote {len(rows)} questions to {OUT / 'questions'}")
+
+
 def make_real() -> None:
     """Copy the recordings out of pocketsphinx's sdist (fetched with pip, the ordinary client)."""
     (OUT / "recordings").mkdir(parents=True, exist_ok=True)
@@ -142,6 +160,7 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="also copy the real recordings from pocketsphinx's sdist")
     args = parser.parse_args()
     make_commands()
+    make_questions()
     if args.real:
         make_real()
 

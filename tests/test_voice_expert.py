@@ -85,6 +85,18 @@ def test_voice_c_separates_three_speakers_and_its_checks_hold(tmp_path):
     assert SummarizeOutput.model_validate(r.output("summary")).speakers[0].turns >= 2
 
 
+@pytest.mark.slow
+def test_voice_a_answers_a_spoken_question_from_the_corpus_with_citations_and_says_it(tmp_path):
+    r = agentos.run(ROOT / "showcases" / "voice" / "voice-a.yaml", output=tmp_path)
+    assert r.ok, [n.error for n in r.nodes.values()]
+    assert r.output("hear")["phrase"] == "how long should a line of code be"
+    answer = r.output("answer")
+    assert answer["conclusions"] and all(c["citations"] for c in answer["conclusions"])
+    assert "PEP 8" in Path(answer["report"]).read_text()
+    spoken = r.output("say")
+    assert spoken["text"] == answer["conclusions"][0]["text"] and spoken["seconds"] > 2.0
+
+
 def test_a_spoken_command_is_one_of_the_allowed_phrases(tmp_path):
     commands = [json.loads(line) for line in (AUDIO / "commands.jsonl").read_text().splitlines()]
     phrases = [c["text"] for c in commands]
