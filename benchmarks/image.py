@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from experts.image.brief import KeyVisualBrief, Zone  # noqa: E402
 from experts.image.infographic import build  # noqa: E402
-from experts.image.keyvisual import Setting, _regions, safe_area, solve, zone_boxes  # noqa: E402
+from experts.image.keyvisual import Setting, regions, safe_area, solve, zone_boxes  # noqa: E402
 from experts.image.layers import LayerDoc  # noqa: E402
 from experts.image.palette import extract, palettes_from  # noqa: E402
 from experts.image.render import render_png, render_svg  # noqa: E402
@@ -80,7 +80,7 @@ def exhaustive_product(brief: KeyVisualBrief, setting: Setting, doc: LayerDoc, s
 
     with Image.open(brief.product) as im:
         iw, ih = im.size
-    _, region = _regions(setting.layout, safe_area(brief))
+    _, region = regions(setting.layout, safe_area(brief))
     obstacles = list(zone_boxes(brief).values()) + [la.box for la in doc.layers if la.role not in
                                                     ("product", "decor", "logo")]
     xs = np.arange(region.x, region.x + region.width + 0.01, step)

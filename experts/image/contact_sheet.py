@@ -16,9 +16,10 @@ from agentos.errors import ExpertError
 PAD, LABEL_H, LABEL_PX = 16, 44, 15
 
 
-def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def label_font(px: int = LABEL_PX) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans at `px` for labels on review sheets, else Pillow's built-in face."""
     try:
-        return ImageFont.truetype("DejaVuSans.ttf", LABEL_PX)
+        return ImageFont.truetype("DejaVuSans.ttf", px)
     except OSError:
         return ImageFont.load_default()
 
@@ -51,7 +52,7 @@ def contact_sheet(items: list[tuple[Path, str]], out: Path, columns: int | None 
         pictures.append((picture, label))
     tile_w, tile_h = max(p.width for p, _ in pictures), max(p.height for p, _ in pictures)
     sheet = Image.new("RGB", (PAD + cols * (tile_w + PAD), PAD + rows * (tile_h + LABEL_H + PAD)), "#F2F2F2")
-    draw, font = ImageDraw.Draw(sheet), _font()
+    draw, font = ImageDraw.Draw(sheet), label_font()
     for i, (picture, label) in enumerate(pictures):
         x, y = PAD + (i % cols) * (tile_w + PAD), PAD + (i // cols) * (tile_h + LABEL_H + PAD)
         tile = Image.new("RGBA", (tile_w, tile_h), "#FFFFFF")

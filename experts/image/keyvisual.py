@@ -65,7 +65,7 @@ def safe_area(brief: KeyVisualBrief) -> Box:
     return Box(x=m, y=m, width=w - 2 * m, height=h - 2 * m)
 
 
-def _regions(layout: Arrangement, s: Box) -> tuple[Box, Box]:
+def regions(layout: Arrangement, s: Box) -> tuple[Box, Box]:
     """(text region, product region) of the safe area for an arrangement."""
     gutter = 0.04 * s.width
     if layout in ("text-left", "text-right"):
@@ -256,7 +256,7 @@ def solve(brief: KeyVisualBrief, setting: Setting) -> LayerDoc:
     width, height = brief.size()
     s = safe_area(brief)
     zones = zone_boxes(brief)
-    text_region, product_region = _regions(setting.layout, s)
+    text_region, product_region = regions(setting.layout, s)
     logo, logo_room = _logo(brief, setting, s, zones)
     obstacles = list(zones.values()) + ([logo_room] if logo_room else [])
     copy = _copy(brief, setting, text_region, obstacles)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from experts.image.contact_sheet import label_font
 from experts.image.layers import LayerDoc
 
 OUTLINES = ["#D62728", "#1F77B4", "#2CA02C", "#9467BD", "#FF7F0E", "#17BECF"]
@@ -21,10 +22,7 @@ def layer_map(doc: LayerDoc, png: Path, out: Path) -> Path:
         picture = im.convert("RGB")
     canvas = Image.blend(picture, Image.new("RGB", picture.size, "#FFFFFF"), FADE)
     draw = ImageDraw.Draw(canvas)
-    try:
-        font: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.truetype("DejaVuSans.ttf", 12)
-    except OSError:
-        font = ImageFont.load_default()
+    font = label_font(12)
     for i, layer in enumerate(doc.ordered()):
         b, colour = layer.box, OUTLINES[i % len(OUTLINES)]
         draw.rectangle((b.x, b.y, b.x + max(b.width, 1), b.y + max(b.height, 1)), outline=colour, width=2)
