@@ -48,6 +48,10 @@ async def _host_edit(instruction: str, brief: KeyVisualBrief, host: Any) -> Brie
                           f"{str(exc).splitlines()[0]}") from None
 
 
+def _reference(brief: KeyVisualBrief) -> StyleReference | None:
+    return extract(brief.style_reference) if brief.style_reference else None
+
+
 async def revised_brief(inputs: KeyVisualInput, ctx: ExpertContext) -> tuple[KeyVisualBrief, list[str]]:
     """The brief this turn works on, and what its edits changed."""
     if inputs.brief is not None:
@@ -61,6 +65,8 @@ async def revised_brief(inputs: KeyVisualInput, ctx: ExpertContext) -> tuple[Key
         except ValidationError as exc:
             raise ExpertError(f"{path} is not a key-visual brief: {str(exc).splitlines()[0]}") from None
     changes: list[str] = []
+    # an edit can pick a palette but not change the palettes on offer, so they are counted once
+    offered = len(offered_palettes(brief, _reference(brief))) if inputs.edits else 0
     for instruction in inputs.edits:
         edit = read_edit(instruction)
         if edit is None:
@@ -69,8 +75,7 @@ async def revised_brief(inputs: KeyVisualInput, ctx: ExpertContext) -> tuple[Key
                 raise ExpertError(f"the edit {instruction!r} is in none of the forms read without a host model "
                                   f"({why}). The forms:\n  {forms}")
             edit = await _host_edit(instruction, brief, ctx.host)
-        reference = extract(brief.style_reference) if brief.style_reference else None
-        brief, lines = apply(brief, edit, len(offered_palettes(brief, reference)))
+        brief, lines = apply(brief, edit, offered)
         changes += [f"{instruction}: {line}" for line in lines] or [f"{instruction}: (no change)"]
     return brief, changes
 
@@ -83,7 +88,7 @@ def _write(doc: LayerDoc, folder: str, label: str, setting: Setting, axis: Any, 
 
 
 def _make(brief: KeyVisualBrief, changes: list[str], inputs: KeyVisualInput, ctx: ExpertContext) -> KeyVisualOutput:
-    reference = extract(brief.style_reference) if brief.style_reference else None
+    reference = _reference(brief)
     palettes = offered_palettes(brief, reference)
     if brief.palette > len(palettes):
         raise ExpertError(f"the brief asks for palette {brief.palette}, but offers {len(palettes)}")
