@@ -53,6 +53,9 @@ class _Listening(Expert, abc.ABC):
     domain = "voice"
     backend: ClassVar[type[asr.Recognizer]]
 
+    def unavailable(self, host: Any) -> str | None:
+        return self.backend.unavailable()
+
     @abc.abstractmethod
     def recognizer(self, inputs: TranscribeInput) -> asr.Recognizer:
         """The recogniser for this call (constructing it checks its model is there)."""
@@ -97,9 +100,6 @@ class SphinxVoice(_Listening):
     name = "voice-sphinx"
     backend = asr.PocketSphinx
 
-    def unavailable(self, host: Any) -> str | None:
-        return asr.PocketSphinx.unavailable()
-
     def recognizer(self, inputs: TranscribeInput) -> asr.Recognizer:
         return asr.PocketSphinx("open")
 
@@ -118,14 +118,14 @@ class SphinxVoice(_Listening):
     @operation("voice.command", cost=0.05, latency_s=2.0)
     def hear_command(self, inputs: CommandInput, ctx: ExpertContext) -> CommandOutput:
         """A spoken command recognised against the allowed phrases (a grammar of exactly those): the phrase
-        matched, or none, and the request as text for the planner."""
+        matched, or none."""
         ctx.progress(0.1, f"listening for {len(inputs.phrases)} command(s)")
         heard = asr.PocketSphinx("grammar", phrases=inputs.phrases,
                                  pronunciations=inputs.pronunciations).transcribe(inputs.audio)
         phrase = heard.phrase or ""
         confidence = heard.segments[0].confidence if heard.segments else None
         return CommandOutput(heard=heard.text, phrase=phrase, matched=bool(phrase), confidence=confidence,
-                             goal=phrase, backend=f"{asr.PocketSphinx.name}/grammar")
+                             backend=f"{asr.PocketSphinx.name}/grammar")
 
     @operation("voice.speak", cost=0.01, latency_s=1.0)
     def speak(self, inputs: tts.SpeakInput, ctx: ExpertContext) -> SpeakOutput:
@@ -146,7 +146,7 @@ class WhisperVoice(_Listening):
     def unavailable(self, host: Any) -> str | None:
         if not os.environ.get(self.env):
             return f"no local model: set ${self.env} (nothing is downloaded at run time)"
-        return self.backend.unavailable()
+        return super().unavailable(host)
 
     def recognizer(self, inputs: TranscribeInput) -> asr.Recognizer:
         return self.backend(inputs.model)  # type: ignore[call-arg]

@@ -62,7 +62,6 @@ class CommandOutput(BaseModel):
     phrase: str = Field("", description="the allowed phrase the audio matched ('' when none)")
     matched: bool
     confidence: float | None = None
-    goal: str = Field("", description="the request as text, for the planner: the phrase matched")
     backend: str
 
 
