@@ -26,6 +26,7 @@ from agentos.result import NodeResult, RunResult
 from agentos.routing import Router, make_router
 from agentos.runlock import RunLock
 from agentos.runtime import Runtime
+from agentos.spoken_goal import plan_heard
 from agentos.taskspec import NodeSpec, TaskSpec, apply_overrides, load_task, parse_task, restore_task
 
 RUNS_ENV = "AGENTOS_RUNS_DIR"
@@ -87,7 +88,7 @@ class _Opened:
 def _open_new(spec: TaskSpec, host: Any, output: str | Path | None, run_id: str | None) -> _Opened:
     if not spec.graph and host is None:
         raise HostNotConfiguredError(
-            "this task has only a `goal`, so a host model must plan it, and none is configured. "
+            "this task has only a `goal` (or a `spoken_goal`), so a host model must plan it, and none is configured. "
             "Set `host: {base_url: http://127.0.0.1:8000/v1, model: NAME}` in the task file, or "
             "export AGENTOS_HOST_URL and AGENTOS_HOST_MODEL (and AGENTOS_HOST_API_KEY if the "
             "endpoint needs one); or write the nodes yourself under `graph:`")
@@ -165,7 +166,10 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
                 raise HostNotConfiguredError("this run has no graph yet and no host model is configured to plan it "
                                              "(set `host:` in the task file or AGENTOS_HOST_URL/AGENTOS_HOST_MODEL)")
             _forget_unplanned(opened)
-            stream = await _plan(opened, agent, sinks)
+            if spec.spoken_goal is not None:  # heard first, by a node; planned once heard (below)
+                spec.graph = [spec.spoken_goal.node()]
+            else:
+                stream = await _plan(opened, agent, sinks)
         graph = TaskGraph.from_spec(spec)
         if router is None:
             router = own_router = make_router(spec.router.name, spec.router.options)
@@ -188,6 +192,8 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
         runtime.emit(RunStarted(run_id=opened.run_id, nodes=list(graph.g.nodes), resumed=bool(resume),
                                 done_before=sorted(done_before)))
         feed = None
+        if spec.spoken_goal is not None and opened.planned_by is None and agent is not None:
+            stream = plan_heard(spec, agent, registry, result, opened.run_id, runtime.emit, _streams(spec, agent))
         if stream is not None and agent is not None:
             feed = _rest_of_plan(stream, opened, agent.backend, list(graph.g.nodes), result, runtime.emit)
         return await runtime.execute(graph, result, feed)
@@ -224,14 +230,18 @@ async def _plan(opened: _Opened, agent: Any, sinks: list[Callable[[Any], None]],
             sink(event)
 
     announce(RunPlanning(run_id=opened.run_id, backend=agent.backend, goal=opened.spec.goal or ""))
-    settings = opened.spec.host
-    if (settings is None or settings.stream_plan) and agent.streams():
+    if _streams(opened.spec, agent):
         stream = agent.plan_stream(opened.spec)
         opened.spec.graph = list(await anext(stream))
         return stream
     opened.spec.graph = await agent.plan(opened.spec)
     _planned(opened, agent.backend, [n.id for n in opened.spec.graph], announce)
     return None
+
+
+def _streams(spec: TaskSpec, agent: Any) -> bool:
+    """Whether to take the plan node by node as the host writes it: it can, and `host.stream_plan` is on."""
+    return (spec.host is None or spec.host.stream_plan) and agent.streams()
 
 
 def _planned(opened: _Opened, backend: str, node_ids: list[str], emit: Callable[[Any], None]) -> None:

@@ -178,6 +178,10 @@ def validate(
     if as_json:
         out.print_json(spec.model_dump_json())
         return
+    if spec.spoken_goal is not None:
+        out.print(f"[green]valid[/]: spoken-goal task; voice.command hears {spec.spoken_goal.audio}, then the host "
+                  "plans what it heard.", highlight=False)
+        return
     if not spec.graph:
         out.print(f"[green]valid[/]: goal-only task; the host will plan it.\ngoal: {spec.goal}")
         return

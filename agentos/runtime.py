@@ -51,7 +51,7 @@ from agentos.registry import Registry
 from agentos.result import Attempt, NodeResult, RunResult
 from agentos.routing import Decision, RouteQuery, Router
 from agentos.sdk import Expert, ExpertContext, OperationCard
-from agentos.taskspec import NodeSpec, TaskSpec
+from agentos.taskspec import SPOKEN_GOAL_NODE, NodeSpec, TaskSpec
 
 log = logging.getLogger("agentos.runtime")
 
@@ -293,7 +293,7 @@ class Runtime:
             if delay:
                 await asyncio.sleep(delay)
 
-        if self._can_replan():
+        if self._can_replan() and spec.id != SPOKEN_GOAL_NODE:  # a goal not heard is no plan to repair
             await self._replan(spec, res)  # raises _Replanned when the node was swapped
         self._fail(res, tried[-1] if tried else None, attempt, res.error or "no candidate left to try")
 

@@ -111,11 +111,33 @@ class AgreeCheck(_Strict):
     tolerance: float = Field(0.0, ge=0, description="numbers agree when this close, absolutely or relatively")
 
 
+SPOKEN_GOAL_NODE = "spoken_goal"  # the node that hears a spoken goal; the planned nodes run after it
+SPOKEN_GOAL_CAPABILITY = "voice.command"
+
+
+class SpokenGoal(BaseModel):
+    """The request as a recording. A `voice.command` node (id `spoken_goal`) hears it, and the host plans
+    what was heard exactly as a typed `goal`; every other key is passed to that node as an input."""
+
+    model_config = ConfigDict(extra="allow")
+
+    audio: str = Field(description="the recording: a path relative to the task file, or `${inputs.NAME}`")
+    expert: str | None = Field(None, description="pin the expert that hears it (default: the router chooses)")
+
+    def node(self) -> NodeSpec:
+        """The node that hears the goal: `voice.command` with `audio` and the other keys as its inputs."""
+        return NodeSpec(id=SPOKEN_GOAL_NODE, capability=SPOKEN_GOAL_CAPABILITY, expert=self.expert,
+                        inputs={"audio": self.audio, **(self.model_extra or {})},
+                        description="hears the spoken goal; the host plans what it heard")
+
+
 class TaskSpec(_Strict):
-    """A task file. `goal` (the host plans), `graph` (explicit nodes), or both."""
+    """A task file. `goal` (the host plans), `graph` (explicit nodes), or both; or a `spoken_goal`."""
 
     name: str | None = Field(None, description="a label for the run")
     goal: str | None = Field(None, description="the request in plain language; the host plans from it")
+    spoken_goal: SpokenGoal | None = Field(None, description="the request as a recording: heard by "
+                                           "`voice.command`, then planned like `goal`")
     inputs: dict[str, Any] = Field(default_factory=dict, description="values, or `{file: path}`")
     graph: list[NodeSpec] = Field(default_factory=list, description="explicit nodes")
     budget: Budget = Field(default_factory=Budget, description="limits of the run")
@@ -129,8 +151,11 @@ class TaskSpec(_Strict):
 
     @model_validator(mode="after")
     def _needs_goal_or_graph(self) -> TaskSpec:
-        if not self.goal and not self.graph:
-            raise ValueError("a task needs `goal` (for the host to plan) or `graph` (explicit nodes), or both")
+        if self.spoken_goal is not None and self.goal:
+            raise ValueError("give `goal` (typed) or `spoken_goal` (a recording), not both")
+        if not self.goal and not self.graph and self.spoken_goal is None:
+            raise ValueError("a task needs `goal` (for the host to plan) or `graph` (explicit nodes), or both; "
+                             "or a `spoken_goal`")
         return self
 
     @property
@@ -471,6 +496,7 @@ class _Validator:
             else:
                 self.ids[node.id] = i
         self._inputs()
+        self._spoken_goal()
         for i, node in enumerate(spec.graph):
             self._node(i, node)
         self._checks()
@@ -503,6 +529,27 @@ class _Validator:
                 resolved = self._inside(value["file"], loc, must_exist=True)
                 if resolved is not None:
                     self.spec.inputs[name] = str(resolved)
+
+    def _spoken_goal(self) -> None:
+        goal = self.spec.spoken_goal
+        if goal is None:
+            return
+        loc: PathKey = ("spoken_goal",)
+        if self.spec.graph:
+            self.add("a spoken goal is planned into the graph: leave `graph` out (or type the goal as `goal`)",
+                     ("graph",), value=False)
+        if not has_reference(goal.audio):
+            resolved = self._inside(goal.audio, (*loc, "audio"), must_exist=True)
+            if resolved is not None:
+                goal.audio = str(resolved)
+        if SPOKEN_GOAL_CAPABILITY not in self.caps and goal.expert is None:
+            self.add(f"no installed expert offers `{SPOKEN_GOAL_CAPABILITY}`, which hears a spoken goal", loc,
+                     'install the voice experts: pip install -e ".[voice]"', value=False)
+            return
+        node = goal.node()
+        op = self._operation(node, loc)
+        if op is not None:
+            self._node_inputs(node, loc, op, inputs_at=loc)
 
     def _inside(self, rel: str, loc: PathKey, must_exist: bool = False) -> Path | None:
         """Resolve a path against the task folder; it may not leave it."""
@@ -559,12 +606,15 @@ class _Validator:
                      f"it offers {offers}; experts offering `{cap}`: {', '.join(self.caps[cap])}")
         return op
 
-    def _node_inputs(self, node: NodeSpec, loc: PathKey, op: OperationCard) -> None:
+    def _node_inputs(self, node: NodeSpec, loc: PathKey, op: OperationCard, inputs_at: PathKey | None = None) -> None:
+        """Check the node's inputs against the operation's model; `inputs_at`: where the file writes them
+        (default: the node's `inputs`)."""
         model = op.input_model
         fields = {(info.alias or name): info for name, info in model.model_fields.items()}
         open_model = model.model_config.get("extra") == "allow"
+        at = (*loc, "inputs") if inputs_at is None else inputs_at
         for key, value in node.inputs.items():
-            kloc = (*loc, "inputs", key)
+            kloc = (*at, key)
             info = fields.get(key)
             if info is None:
                 if not open_model:
@@ -582,7 +632,7 @@ class _Validator:
                 self._literal(key, value, info, node, kloc, op.capability)
         for key, info in fields.items():
             if info.is_required() and key not in node.inputs:
-                self.add(f"missing input `{key}` for `{op.capability}`", (*loc, "inputs"),
+                self.add(f"missing input `{key}` for `{op.capability}`", at,
                          f"expected {type_name(info.annotation)}", value=False)
 
     def _literal(self, key: str, value: Any, info: FieldInfo, node: NodeSpec, loc: PathKey, cap: str) -> None:

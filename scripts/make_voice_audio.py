@@ -1,6 +1,6 @@
 """Writes the voice showcases' test audio into showcases/voice/audio/, reproducibly.
 
-    python scripts/make_voice_audio.py            # the spoken commands (espeak-ng) and commands.jsonl
+    python scripts/make_voice_audio.py            # spoken commands, questions and instructions (espeak-ng)
     python scripts/make_voice_audio.py --real     # also the real recordings, from pocketsphinx's sdist
 
 Commands: each line of COMMANDS is spoken by espeak-ng (Debian package `espeak-ng`) with its own voice,
@@ -124,6 +124,30 @@ def make_questions() -> None:
     print(f"wrote {len(rows)} questions to {OUT / 'questions'}")
 
 
+# voice-b's spoken instructions to the project runner (showcases/voice/runner), with the intent and slots
+# each one means under voice-b's grammar: (stem, text, voice, wpm, pitch, slots)
+INSTRUCTIONS: list[tuple[str, str, str, int, int, dict[str, str]]] = [
+    ("primes", "open the project primes and run primes", "en+f3", 145, 60, {"project": "primes", "script": "primes"}),
+    ("hello", "run main in the project hello", "en+f3", 145, 60, {"project": "hello", "script": "main"}),
+    ("spin", "open the project spin and run loop", "en+f3", 145, 60, {"project": "spin", "script": "loop"}),
+    ("primes-us", "open the project primes and run primes", "en-us", 145, 50,
+     {"project": "primes", "script": "primes"}),
+    ("hello-us", "run main in the project hello", "en-us", 145, 50, {"project": "hello", "script": "main"}),
+    ("spin-gb", "open the project spin and run loop", "en-gb", 145, 50, {"project": "spin", "script": "loop"}),
+]
+
+
+def make_instructions() -> None:
+    (OUT / "instructions").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for stem, text, voice, wpm, pitch, slots in INSTRUCTIONS:
+        speak(text, voice, wpm, pitch, OUT / "instructions" / f"{stem}.wav")
+        rows.append({"file": f"instructions/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch,
+                     "intent": "run_script", "slots": slots})
+    write_jsonl(OUT / "instructions.jsonl", rows)
+    print(f"wrote {len(rows)} instructions to {OUT / 'instructions'}")
+
+
 def make_real() -> None:
     """Copy the recordings out of pocketsphinx's sdist (fetched with pip, the ordinary client)."""
     (OUT / "recordings").mkdir(parents=True, exist_ok=True)
@@ -161,6 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     make_commands()
     make_questions()
+    make_instructions()
     if args.real:
         make_real()
 

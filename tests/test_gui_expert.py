@@ -89,6 +89,7 @@ def test_each_step_form_parses_into_its_action_target_and_value():
         "scroll down": ("scroll", None, "down"),
         'wait for "Saved"': ("wait", None, "Saved"),
         "expect “Welcome, Ada”": ("expect", None, "Welcome, Ada"),
+        'read region "Output"': ("read", ("Output", "region"), ""),
     }
     for line, (action, target, value) in cases.items():
         step = parse_step(line)
@@ -169,9 +170,10 @@ def test_press_upload_drag_scroll_and_wait_each_check_their_effect(tmp_path, pla
         'fill "Search" with mqtt', 'press Enter in "Search"', 'expect "Results for mqtt"',
         f'upload {attachment} to "Attachment"', 'wait for "Attached notes.txt"',
         'drag listitem "Write the tests" to region "Done"', 'expect "Moved to done"',
-        "scroll down", 'scroll to "The very end"']})
+        "scroll down", 'scroll to "The very end"', 'read region "Done"']})
     out = DoOutput.model_validate(r.output("gui"))
-    assert [s.status for s in out.steps] == ["ok"] * 10
+    assert [s.status for s in out.steps] == ["ok"] * 11
+    assert "Write the tests" in out.read["Done"] and out.steps[10].read == out.read["Done"]
     assert "the page changed" in out.steps[2].check and "holds notes.txt" in out.steps[4].check
     assert "Write the tests" in out.final_snapshot.split('region "Done"')[1]  # the card sits in Done now
     assert out.blocked_requests == ["http://tracker.example.com/pixel.png"]

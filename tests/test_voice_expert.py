@@ -89,7 +89,7 @@ def test_voice_c_separates_three_speakers_and_its_checks_hold(tmp_path):
 def test_voice_a_answers_a_spoken_question_from_the_corpus_with_citations_and_says_it(tmp_path):
     r = agentos.run(ROOT / "showcases" / "voice" / "voice-a.yaml", output=tmp_path)
     assert r.ok, [n.error for n in r.nodes.values()]
-    assert r.output("hear")["phrase"] == "how long should a line of code be"
+    assert r.output("hear")["request"] == "how long should a line of code be"
     answer = r.output("answer")
     assert answer["conclusions"] and all(c["citations"] for c in answer["conclusions"])
     assert "PEP 8" in Path(answer["report"]).read_text()
@@ -108,7 +108,7 @@ def test_a_spoken_command_is_one_of_the_allowed_phrases(tmp_path):
                     base_dir=tmp_path, output=tmp_path / "runs")
     assert r.ok, [n.error for n in r.nodes.values()]
     out = r.output("c")
-    assert (out["matched"], out["phrase"]) == (True, run["text"])
+    assert (out["request"], out["intent"], out["slots"]) == (run["text"], "", {})
 
 
 def test_a_spoken_reply_comes_back_as_a_wav(tmp_path):

@@ -11,8 +11,10 @@ retries it once and otherwise stops with the report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class Outcome:
     download: Path | None = None
     to_box: tuple[float, float, float, float] | None = None
     element: Any = None  # the locator acted on (the runner masks it in screenshots when a secret went in)
+    text: str | None = None  # read: the element's text
 
 
 async def snapshot(page: Any) -> str:
@@ -101,28 +104,49 @@ _UNCOVERED_POINT = """e => {
 
 async def _click(loc: Any, ms: float) -> None:
     """Click the element; when another element covers its middle, click a part of it that shows, as a person
-    would (Playwright aims at the middle and waits for the cover to go)."""
+    would (Playwright aims at the middle and waits for the cover to go). A navigation the click starts is
+    not waited for here: a slow server (a form that runs a job) would time the click out; `_changed` sees it."""
     try:
-        await loc.click(timeout=min(ms, 1500))
+        await loc.click(timeout=min(ms, 1500), no_wait_after=True)
     except Exception as exc:
         if "intercepts pointer events" not in str(exc):
             raise
         point = await loc.evaluate(_UNCOVERED_POINT)
         if point is None:
             raise StepFailed("the element is covered by another one everywhere") from None
-        await loc.click(position=point, timeout=ms)
+        await loc.click(position=point, timeout=ms, no_wait_after=True)
 
 
-async def _changed(page: Any, url: str, snap: str) -> bool:
+async def _changed(page: Any, url: str, snap: str, navigating: list[Any] | None = None) -> bool:
+    """Whether the page changed (its URL or what it shows) within CHANGE_WAIT_S; a page request the action
+    started (`navigating`, filled by `_watching_navigation`) counts, though its answer may still be coming."""
     deadline = time.monotonic() + CHANGE_WAIT_S
     while time.monotonic() < deadline:
         await asyncio.sleep(CHANGE_POLL_S)
+        if navigating:
+            return True
         try:
             if page.url != url or await snapshot(page) != snap:
                 return True
         except Exception:  # navigating: that is a change
             return True
     return False
+
+
+@contextlib.contextmanager
+def _watching_navigation(page: Any) -> Iterator[list[Any]]:
+    """Collect the main frame's navigation requests while the block runs (a click that posts a form)."""
+    seen: list[Any] = []
+
+    def on_request(request: Any) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            seen.append(request)
+
+    page.on("request", on_request)
+    try:
+        yield seen
+    finally:
+        page.remove_listener("request", on_request)
 
 
 async def perform(page: Any, step: Step, *, value: str, timeout_s: float, downloads: Path,
@@ -161,8 +185,10 @@ async def perform(page: Any, step: Step, *, value: str, timeout_s: float, downlo
     what = step.target.describe()
     if a == "click":
         url, snap = page.url, await snapshot(page)
-        await _click(loc, ms)
-        if not await _changed(page, url, snap):
+        with _watching_navigation(page) as navigating:
+            await _click(loc, ms)
+            changed = await _changed(page, url, snap, navigating)
+        if not changed:
             if must_change:
                 raise StepFailed(f"clicking {what} changed nothing on the page")
             return Outcome(check=f"clicked {what} (it was already open)", box=box)
@@ -222,6 +248,9 @@ async def perform(page: Any, step: Step, *, value: str, timeout_s: float, downlo
         if not dest.is_file() or dest.stat().st_size == 0:
             raise StepFailed(f"clicking {what} downloaded an empty file ({name})")
         return Outcome(check=f"downloaded {name} ({dest.stat().st_size} bytes)", box=box, download=dest)
+    if a == "read":
+        text = (await loc.inner_text(timeout=ms)).strip()
+        return Outcome(check=f"read {len(text)} character(s) from {what}", box=box, text=text)
     if a == "scroll":
         await loc.scroll_into_view_if_needed(timeout=ms)
         return Outcome(check=f"{what} is in view", box=await _box(loc))

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Action = Literal["goto", "click", "fill", "select", "check", "uncheck", "press", "drag", "upload", "download",
-                 "scroll", "wait", "expect"]
+                 "scroll", "wait", "expect", "read"]
 
 
 class Target(BaseModel):
@@ -84,6 +84,7 @@ class StepRecord(BaseModel):
     box: tuple[float, float, float, float] | None = Field(None, description="the acted element's box (x, y, w, h)")
     to_box: tuple[float, float, float, float] | None = Field(None, description="drag: the drop target's box")
     check: str = Field("", description="the post-condition checked, and what was seen")
+    read: str | None = Field(None, description="read: the element's text (secrets masked)")
     error: str = ""
     duration_s: float = 0.0
 
@@ -101,6 +102,8 @@ class DoOutput(BaseModel):
     trace: Path = Field(description="steps.json: every step with its screenshots")
     blocked_requests: list[str] = Field(default_factory=list, description="URLs the page asked for outside "
                                         "`allow_domains`, not loaded")
+    read: dict[str, str] = Field(default_factory=dict, description="what each `read \"name\"` step read, by the name "
+                                 "it targeted (a later read of the same name wins): results to pass on")
     message: str = ""
 
 

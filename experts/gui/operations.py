@@ -49,7 +49,9 @@ async def finish(s: Session, policy: str, ok: bool, expected: list[str], note: s
                     final_snapshot=await s.final_snapshot(), final_screenshot=await s.screenshot("final.png"),
                     downloads=sorted(p for p in s.browser.downloads.iterdir() if p.is_file()),
                     expected_in_download=expected, steps=s.records, trace=s.write_trace(),
-                    blocked_requests=list(s.browser.blocked), message=message)
+                    blocked_requests=list(s.browser.blocked), message=message,
+                    read={r.step.target.name: r.read for r in s.records
+                          if r.read is not None and r.step.target is not None})
 
 
 def _steps(inputs: DoInput) -> list[Step]:

@@ -44,9 +44,17 @@ class Session:
         return self.browser.page
 
     async def screenshot(self, name: str) -> Any:
+        """The page as it shows now; one that is navigating (a form still posting) is waited for first."""
         path = self.ctx.artifacts.path(f"steps/{name}")
         mask = [self.page.locator("input[type=password]"), *self._secret_fields]
-        await self.page.screenshot(path=str(path), mask=mask, animations="disabled")
+        for attempt in range(3):
+            try:
+                await self.page.screenshot(path=str(path), mask=mask, animations="disabled")
+                return path
+            except Exception as exc:
+                if "context was destroyed" not in str(exc) or attempt == 2:
+                    raise
+                await self.page.wait_for_load_state(timeout=self.inputs.step_timeout_s * 1000)
         return path
 
     async def run_step(self, step: Step, *, must_change: bool = True, retries: int = RETRIES) -> StepRecord:
@@ -92,6 +100,7 @@ class Session:
                           url=self.page.url, before=before, after=after, box=outcome.box if outcome else None,
                           to_box=outcome.to_box if outcome else None,
                           check=scrub(outcome.check, self.secrets) if outcome else "",
+                          read=scrub(outcome.text, self.secrets) if outcome and outcome.text is not None else None,
                           error="" if ok else scrub(error, self.secrets), duration_s=round(seconds, 3))
 
     def skipped(self, step: Step) -> StepRecord:

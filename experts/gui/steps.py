@@ -5,7 +5,7 @@
     select "Quarterly" in "Period"        check "Include charts"     uncheck "Send e-mail"
     press Enter                           press Enter in "Search"    drag "Card A" to "Done"
     upload data/logo.png to "Logo"        download "Download report" scroll down
-    wait for "Saved"                      expect "Welcome, Ada"
+    wait for "Saved"                      expect "Welcome, Ada"      read "Output"
 
 A target is an accessible name in quotes, optionally after an ARIA role (`button "OK"`); at run
 time it is found by role and name, then label, placeholder and visible text, exactly first. A
@@ -37,11 +37,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(a, re.compile(p, re.IGNORECASE)
     ("scroll", rf"scroll\s+(?:(up|down)|to\s+{_TARGET})"),
     ("wait", rf"wait\s+for\s+{_Q}"),
     ("expect", rf"expect\s+{_Q}"),
+    ("read", rf"read\s+{_TARGET}"),
 ]]
 USAGE = ('go to URL | click [role] "name" | fill "name" with value (or: with secret NAME) | '
          'select "option" in "name" | check/uncheck "name" | press KEY [in "name"] | drag "a" to "b" | '
          'upload PATH to "name" | download "name" | scroll up/down | scroll to "name" | wait for "text" | '
-         'expect "text"')
+         'expect "text" | read "name" (its text becomes a result)')
 
 
 class StepSyntaxError(ExpertError):
@@ -66,7 +67,7 @@ def parse_step(line: str) -> Step:
         g = m.groups()
         if action == "goto":
             return Step(action="goto", value=g[0], text=text)
-        if action in ("click", "check", "uncheck", "download"):
+        if action in ("click", "check", "uncheck", "download", "read"):
             return Step(action=action, target=_target(g[0], g[1]), text=text)  # type: ignore[arg-type]
         if action == "fill":
             value = g[2].strip()
@@ -88,7 +89,7 @@ def parse_step(line: str) -> Step:
         return Step(action=action, value=g[0], text=text)  # type: ignore[arg-type]
     verb = text.split(maxsplit=1)[0].lower() if text else ""
     known = {"go", "goto", "open", "visit", "click", "fill", "type", "enter", "select", "choose", "check", "uncheck",
-             "press", "drag", "upload", "download", "scroll", "wait", "expect"}
+             "press", "drag", "upload", "download", "scroll", "wait", "expect", "read"}
     why = "does not fit any form" if verb in known else f"unknown action {verb!r}" if verb else "empty step"
     raise StepSyntaxError(why)
 

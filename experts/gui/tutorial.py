@@ -43,6 +43,8 @@ def instruction(step: Step) -> str:
         return f"Scroll to {t}." if t else f"Scroll {step.value or 'down'}."
     if a == "wait":
         return f"Wait until the page shows “{step.value}”."
+    if a == "read":
+        return f"Read {t}."
     return f"Check that the page shows “{step.value}”."
 
 

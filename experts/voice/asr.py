@@ -110,6 +110,11 @@ def plain_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:'[a-z]+)*", text.lower())
 
 
+def mean_confidence(transcript: Transcript) -> float | None:
+    """The segments' mean confidence (None when the backend gives none): one number for a command."""
+    return _mean([s.confidence for s in transcript.segments])
+
+
 def _as_audio(audio: Audio | str | Path) -> Audio:
     """16 kHz samples. A file is checked as it loads (empty or silent fails with its name); samples made in
     code were checked when made, where the caller chose whether silence is allowed, so only emptiness is."""

@@ -20,6 +20,7 @@ from agentos.sdk import Expert, ExpertContext, no_chat_host, operation
 from experts.voice import asr, tts
 from experts.voice.actions import Utterance
 from experts.voice.checks import SUMMARY_CHECKS, TRANSCRIPT_CHECKS
+from experts.voice.commands import Grammar, understand
 from experts.voice.models import (
     CommandInput,
     CommandOutput,
@@ -47,6 +48,10 @@ def _report(summary: MeetingSummary, segments: list[SpokenSegment]) -> str:
             f"## Transcript\n\n```\n{_readable(segments)}```\n")
 
 
+def _clip(text: str, n: int = 80) -> str:
+    return repr(text if len(text) <= n else text[:n] + "…")
+
+
 class _Listening(Expert, abc.ABC):
     """What every recogniser offers; subclasses say which recogniser and when it is available."""
 
@@ -59,6 +64,32 @@ class _Listening(Expert, abc.ABC):
     @abc.abstractmethod
     def recognizer(self, inputs: TranscribeInput) -> asr.Recognizer:
         """The recogniser for this call (constructing it checks its model is there)."""
+
+    def command_recognizer(self, inputs: CommandInput, grammar: Grammar) -> asr.Recognizer:
+        """The recogniser for a command: by default this backend's open-vocabulary one."""
+        return self.recognizer(TranscribeInput(audio=inputs.audio, model=inputs.model))
+
+    def _command(self, inputs: CommandInput, ctx: ExpertContext) -> CommandOutput:
+        grammar = Grammar(inputs.phrases, inputs.intents, inputs.slots)
+        recognizer = self.command_recognizer(inputs, grammar)
+        what = f"{len(grammar.meanings)} allowed phrase(s)" if inputs.constrained else "any request"
+        ctx.progress(0.05, f"{recognizer.label}: listening for {what}")
+        heard = recognizer.transcribe(inputs.audio, progress=ctx.progress)
+        confidence = asr.mean_confidence(heard)
+        said = Path(inputs.audio).name
+        if not inputs.constrained:
+            if not heard.text:
+                raise ExpertError(f"{said}: {recognizer.label} heard no words")
+            return CommandOutput(heard=heard.text, request=heard.text, confidence=confidence, backend=recognizer.label)
+        exact = heard.mode == "grammar"
+        meaning, similarity = understand(grammar, heard.phrase or "" if exact else heard.text, exact=exact)
+        if meaning is None:
+            closeness = f", at most {similarity:.2f} similar to one (0.75 needed)" if heard.text and similarity else ""
+            raise ExpertError(f"{said}: {recognizer.label} heard {_clip(heard.text) if heard.text else 'no words'}, "
+                              f"which is none of the {len(grammar.meanings)} allowed phrases{closeness}; they include "
+                              + ", ".join(repr(p) for p in grammar.phrases[:3]))
+        return CommandOutput(heard=heard.text, request=meaning.phrase, intent=meaning.intent, slots=meaning.slots,
+                             similarity=similarity, confidence=confidence, backend=recognizer.label)
 
     def _transcribe(self, inputs: TranscribeInput, ctx: ExpertContext) -> TranscribeOutput:
         recognizer = self.recognizer(inputs)
@@ -87,7 +118,7 @@ class _Listening(Expert, abc.ABC):
         if no_chat_host(ctx.host) is None:
             summary = await summarize_with_host(said, ctx.host, getattr(ctx.host, "model", "host"))
         else:
-            summary = summarize(said)
+            summary = summarize(said, names=[*inputs.names, *{u.speaker for u in said}] or None)
         report = ctx.artifacts.write_text("summary.md", _report(summary, heard.segments))
         return SummarizeOutput(**summary.model_dump(), transcript=heard.transcript, report=report)
 
@@ -115,17 +146,17 @@ class SphinxVoice(_Listening):
         said), each quoting the utterance it came from; from a recording or a transcript.json."""
         return await self._summarize(inputs, ctx)
 
+    def command_recognizer(self, inputs: CommandInput, grammar: Grammar) -> asr.Recognizer:
+        if not inputs.constrained:
+            return asr.PocketSphinx("open", pronunciations=inputs.pronunciations)
+        return asr.PocketSphinx("grammar", phrases=grammar.phrases, pronunciations=inputs.pronunciations)
+
     @operation("voice.command", cost=0.05, latency_s=2.0)
     def hear_command(self, inputs: CommandInput, ctx: ExpertContext) -> CommandOutput:
-        """A spoken command recognised against the allowed phrases (a grammar of exactly those): the phrase
-        matched, or none."""
-        ctx.progress(0.1, f"listening for {len(inputs.phrases)} command(s)")
-        heard = asr.PocketSphinx("grammar", phrases=inputs.phrases,
-                                 pronunciations=inputs.pronunciations).transcribe(inputs.audio)
-        phrase = heard.phrase or ""
-        confidence = heard.segments[0].confidence if heard.segments else None
-        return CommandOutput(heard=heard.text, phrase=phrase, matched=bool(phrase), confidence=confidence,
-                             backend=f"{asr.PocketSphinx.name}/grammar")
+        """A spoken command as a request to act on: recognised against the allowed phrases or intents with
+        slots (a grammar of exactly those, so it answers one of them or none), giving the phrase, its intent
+        and slot values; with neither, open vocabulary (poor on synthetic or accented speech)."""
+        return self._command(inputs, ctx)
 
     @operation("voice.speak", cost=0.01, latency_s=1.0)
     def speak(self, inputs: tts.SpeakInput, ctx: ExpertContext) -> SpeakOutput:
@@ -160,6 +191,12 @@ class WhisperVoice(_Listening):
     async def summarize_meeting(self, inputs: SummarizeInput, ctx: ExpertContext) -> SummarizeOutput:
         """A meeting's summary and action items, each quoting its utterance, from a recording or transcript."""
         return await self._summarize(inputs, ctx)
+
+    @operation("voice.command", cost=0.3, latency_s=10.0)
+    def hear_command(self, inputs: CommandInput, ctx: ExpertContext) -> CommandOutput:
+        """A spoken command in open vocabulary, matched to the nearest allowed phrase or intent template
+        (word-level similarity ≥ 0.75) when the task lists them; else what was heard is the request."""
+        return self._command(inputs, ctx)
 
 
 class FasterWhisperVoice(WhisperVoice):

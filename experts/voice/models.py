@@ -51,16 +51,31 @@ class TranscribeOutput(BaseModel):
 
 class CommandInput(BaseModel):
     audio: Path
-    phrases: list[str] = Field(min_length=1, description="the commands that may be said, one phrase each: "
-                               "recognised with a grammar of exactly these, so the recogniser answers one of them")
+    phrases: list[str] = Field(default_factory=list, description="plain commands that may be said, one phrase "
+                               "each (`cancel that`)")
+    intents: dict[str, list[str]] = Field(default_factory=dict, description="intent name -> templates that ask "
+                                          "for it, slots in braces: {run_script: [run {script} in {project}]}")
+    slots: dict[str, list[str] | dict[str, str]] = Field(default_factory=dict, description="slot -> the values it "
+                                                         "takes, as spoken (or spoken form -> value: {hello: main.py})")
     pronunciations: dict[str, str] = Field(default_factory=dict, description="phones (ARPAbet, as in CMUdict) "
                                            "for words the dictionary lacks: {northwind: N AO R TH W IH N D}")
+    model: str | None = Field(None, description="whisper / faster-whisper: the local model path (default from "
+                              "the backend's environment variable); pocketsphinx ignores it")
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the task says what may be said; with neither phrases nor intents, anything may."""
+        return bool(self.phrases or self.intents)
 
 
 class CommandOutput(BaseModel):
     heard: str = Field("", description="what the recogniser heard")
-    phrase: str = Field("", description="the allowed phrase the audio matched ('' when none)")
-    matched: bool
+    request: str = Field(description="the command to act on: the allowed phrase matched (as written in the "
+                         "task), or, when the task allows anything, what was heard (a node fails when nothing was)")
+    intent: str = Field("", description="the intent of the phrase matched ('' for a plain phrase or none)")
+    slots: dict[str, str] = Field(default_factory=dict, description="the slot values of the phrase matched")
+    similarity: float | None = Field(None, description="open-vocabulary recognisers: how close the text heard is "
+                                     "to the phrase matched (word-level ratio, 0..1)")
     confidence: float | None = None
     backend: str
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -89,11 +90,13 @@ def _prose(points: list[KeyPoint], items: list[ActionItem], people: list[Speaker
     return "\n".join(lines)
 
 
-def summarize(utterances: list[Utterance]) -> MeetingSummary:
-    """The offline summary: extractive key points, talk time per speaker, rule-read action items."""
+def summarize(utterances: list[Utterance], names: Iterable[str] | None = None) -> MeetingSummary:
+    """The offline summary: extractive key points, talk time per speaker, rule-read action items. `names`: the
+    people who may own work, as given to voice.transcribe (default: the speakers), so a name heard in lowercase
+    is still found and written as given."""
     if not utterances:
         raise ExpertError("there is nothing to summarise: the transcript has no utterances")
-    points, items, people = key_points(utterances), action_items(utterances), shares(utterances)
+    points, items, people = key_points(utterances), action_items(utterances, names), shares(utterances)
     return MeetingSummary(summary=_prose(points, items, people), key_points=points, action_items=items,
                           speakers=people, written_by="rules")
 
