@@ -148,6 +148,32 @@ def make_instructions() -> None:
     print(f"wrote {len(rows)} instructions to {OUT / 'instructions'}")
 
 
+# Spoken goals for the command-to-graph benchmark: each request is planned typed and as heard, against the
+# same catalogue, with the task inputs it names. (stem, text, voice, wpm, pitch, inputs: name -> example value)
+GOALS: list[tuple[str, str, str, int, int, dict[str, str]]] = [
+    ("meeting-summary", "summarise the meeting in the recording and list the action items", "en-us", 145, 50,
+     {"meeting": "standup.wav"}),
+    ("transcribe", "transcribe the recording", "en-gb", 145, 50, {"audio": "memo.wav"}),
+    ("spoken-question", "answer the question asked in the recording using the documents", "en+f3", 145, 60,
+     {"audio": "question.wav", "docs": "docs/"}),
+    ("read-aloud", "read the report aloud", "en-us", 145, 45, {"report": "report.md"}),
+    ("notes-keywords", "summarise the notes and pick five keywords", "en-gb", 145, 50, {"notes": "notes/"}),
+    ("voice-app", "carry out the spoken instruction in the recording on the site", "en+f3", 145, 60,
+     {"audio": "instruction.wav", "site": "http://127.0.0.1:8000"}),
+]
+
+
+def make_goals() -> None:
+    (OUT / "goals").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for stem, text, voice, wpm, pitch, inputs in GOALS:
+        speak(text, voice, wpm, pitch, OUT / "goals" / f"{stem}.wav")
+        rows.append({"file": f"goals/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch,
+                     "inputs": inputs})
+    write_jsonl(OUT / "goals.jsonl", rows)
+    print(f"wrote {len(rows)} goals to {OUT / 'goals'}")
+
+
 def make_real() -> None:
     """Copy the recordings out of pocketsphinx's sdist (fetched with pip, the ordinary client)."""
     (OUT / "recordings").mkdir(parents=True, exist_ok=True)
@@ -186,6 +212,7 @@ def main() -> None:
     make_commands()
     make_questions()
     make_instructions()
+    make_goals()
     if args.real:
         make_real()
 
