@@ -23,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -94,84 +95,64 @@ def speak(text: str, voice: str, wpm: int, pitch: int, out: Path) -> None:
 def make_commands() -> None:
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed: apt-get install -y espeak-ng (scripts/setup.sh does it)")
-    (OUT / "commands").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for stem, text, voice, wpm, pitch, intent in COMMANDS:
-        speak(text, voice, wpm, pitch, OUT / "commands" / f"{stem}.wav")
-        rows.append({"file": f"commands/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch,
-                     "intent": intent})
-    write_jsonl(OUT / "commands.jsonl", rows)
+    make_set("commands", [(stem, text, voice, wpm, pitch, {"intent": intent})
+                          for stem, text, voice, wpm, pitch, intent in COMMANDS])
     vocabulary = {"pronunciations": PRONUNCIATIONS, "keyphrases": KEYPHRASES}
     (OUT / "vocabulary.json").write_text(json.dumps(vocabulary, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(rows)} commands to {OUT / 'commands'}")
 
 
-# voice-a's spoken questions about the style corpus (showcases/voice/corpus): (stem, text, voice, wpm, pitch)
-QUESTIONS: list[tuple[str, str, str, int, int]] = [
-    ("naming", "what does pep eight say about naming conventions", "en-us", 145, 50),
-    ("docstrings", "how should a docstring begin", "en-gb", 145, 50),
-    ("line-length", "how long should a line of code be", "en+f3", 145, 60),
+Spoken = tuple[str, str, str, int, int, dict[str, Any]]  # stem, text, espeak-ng voice, wpm, pitch, more fields
+
+
+def make_set(name: str, items: list[Spoken]) -> None:
+    """Speak each item into NAME/STEM.wav and list them in NAME.jsonl (file, text, voice, wpm, pitch, more)."""
+    (OUT / name).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for stem, text, voice, wpm, pitch, more in items:
+        speak(text, voice, wpm, pitch, OUT / name / f"{stem}.wav")
+        rows.append({"file": f"{name}/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch, **more})
+    write_jsonl(OUT / f"{name}.jsonl", rows)
+    print(f"wrote {len(rows)} {name} to {OUT / name}")
+
+
+# voice-a's spoken questions about the style corpus (showcases/voice/corpus)
+QUESTIONS: list[Spoken] = [
+    ("naming", "what does pep eight say about naming conventions", "en-us", 145, 50, {}),
+    ("docstrings", "how should a docstring begin", "en-gb", 145, 50, {}),
+    ("line-length", "how long should a line of code be", "en+f3", 145, 60, {}),
 ]
 
 
-def make_questions() -> None:
-    (OUT / "questions").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for stem, text, voice, wpm, pitch in QUESTIONS:
-        speak(text, voice, wpm, pitch, OUT / "questions" / f"{stem}.wav")
-        rows.append({"file": f"questions/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch})
-    write_jsonl(OUT / "questions.jsonl", rows)
-    print(f"wrote {len(rows)} questions to {OUT / 'questions'}")
+def _run(project: str, script: str) -> dict[str, Any]:
+    return {"intent": "run_script", "slots": {"project": project, "script": script}}
 
 
 # voice-b's spoken instructions to the project runner (showcases/voice/runner), with the intent and slots
-# each one means under voice-b's grammar: (stem, text, voice, wpm, pitch, slots)
-INSTRUCTIONS: list[tuple[str, str, str, int, int, dict[str, str]]] = [
-    ("primes", "open the project primes and run primes", "en+f3", 145, 60, {"project": "primes", "script": "primes"}),
-    ("hello", "run main in the project hello", "en+f3", 145, 60, {"project": "hello", "script": "main"}),
-    ("spin", "open the project spin and run loop", "en+f3", 145, 60, {"project": "spin", "script": "loop"}),
+# each one means under voice-b's grammar
+INSTRUCTIONS: list[Spoken] = [
+    ("primes", "open the project primes and run primes", "en+f3", 145, 60, _run("primes", "primes")),
+    ("hello", "run main in the project hello", "en+f3", 145, 60, _run("hello", "main")),
+    ("spin", "open the project spin and run loop", "en+f3", 145, 60, _run("spin", "loop")),
     ("primes-us", "open the project primes and run primes", "en-us", 145, 50,
-     {"project": "primes", "script": "primes"}),
-    ("hello-us", "run main in the project hello", "en-us", 145, 50, {"project": "hello", "script": "main"}),
-    ("spin-gb", "open the project spin and run loop", "en-gb", 145, 50, {"project": "spin", "script": "loop"}),
+     _run("primes", "primes")),
+    ("hello-us", "run main in the project hello", "en-us", 145, 50, _run("hello", "main")),
+    ("spin-gb", "open the project spin and run loop", "en-gb", 145, 50, _run("spin", "loop")),
 ]
-
-
-def make_instructions() -> None:
-    (OUT / "instructions").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for stem, text, voice, wpm, pitch, slots in INSTRUCTIONS:
-        speak(text, voice, wpm, pitch, OUT / "instructions" / f"{stem}.wav")
-        rows.append({"file": f"instructions/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch,
-                     "intent": "run_script", "slots": slots})
-    write_jsonl(OUT / "instructions.jsonl", rows)
-    print(f"wrote {len(rows)} instructions to {OUT / 'instructions'}")
 
 
 # Spoken goals for the command-to-graph benchmark: each request is planned typed and as heard, against the
-# same catalogue, with the task inputs it names. (stem, text, voice, wpm, pitch, inputs: name -> example value)
-GOALS: list[tuple[str, str, str, int, int, dict[str, str]]] = [
+# same catalogue, with the task inputs it names (name -> example value)
+GOALS: list[Spoken] = [
     ("meeting-summary", "summarise the meeting in the recording and list the action items", "en-us", 145, 50,
-     {"meeting": "standup.wav"}),
-    ("transcribe", "transcribe the recording", "en-gb", 145, 50, {"audio": "memo.wav"}),
+     {"inputs": {"meeting": "standup.wav"}}),
+    ("transcribe", "transcribe the recording", "en-gb", 145, 50, {"inputs": {"audio": "memo.wav"}}),
     ("spoken-question", "answer the question asked in the recording using the documents", "en+f3", 145, 60,
-     {"audio": "question.wav", "docs": "docs/"}),
-    ("read-aloud", "read the report aloud", "en-us", 145, 45, {"report": "report.md"}),
-    ("notes-keywords", "summarise the notes and pick five keywords", "en-gb", 145, 50, {"notes": "notes/"}),
+     {"inputs": {"audio": "question.wav", "docs": "docs/"}}),
+    ("read-aloud", "read the report aloud", "en-us", 145, 45, {"inputs": {"report": "report.md"}}),
+    ("notes-keywords", "summarise the notes and pick five keywords", "en-gb", 145, 50, {"inputs": {"notes": "notes/"}}),
     ("voice-app", "carry out the spoken instruction in the recording on the site", "en+f3", 145, 60,
-     {"audio": "instruction.wav", "site": "http://127.0.0.1:8000"}),
+     {"inputs": {"audio": "instruction.wav", "site": "http://127.0.0.1:8000"}}),
 ]
-
-
-def make_goals() -> None:
-    (OUT / "goals").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for stem, text, voice, wpm, pitch, inputs in GOALS:
-        speak(text, voice, wpm, pitch, OUT / "goals" / f"{stem}.wav")
-        rows.append({"file": f"goals/{stem}.wav", "text": text, "voice": voice, "wpm": wpm, "pitch": pitch,
-                     "inputs": inputs})
-    write_jsonl(OUT / "goals.jsonl", rows)
-    print(f"wrote {len(rows)} goals to {OUT / 'goals'}")
 
 
 def make_real() -> None:
@@ -210,9 +191,9 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="also copy the real recordings from pocketsphinx's sdist")
     args = parser.parse_args()
     make_commands()
-    make_questions()
-    make_instructions()
-    make_goals()
+    make_set("questions", QUESTIONS)
+    make_set("instructions", INSTRUCTIONS)
+    make_set("goals", GOALS)
     if args.real:
         make_real()
 
