@@ -22,6 +22,7 @@ from agentos.cli_host import host_app
 from agentos.cli_image import image_app
 from agentos.cli_plan import plan_command
 from agentos.cli_router import router_app
+from agentos.cli_ui import ui_command
 from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
@@ -231,6 +232,7 @@ def graph(
 
 
 app.command("plan")(_friendly(plan_command))
+app.command("ui")(_friendly(ui_command))
 
 
 # runs --------------------------------------------------------------------------------------------
@@ -250,25 +252,10 @@ def runs_list(
     from rich.table import Table
 
     from agentos.cli_view import status_text
-    from agentos.journal import JOURNAL_NAME, Journal
-    from agentos.runlock import is_running
+    from agentos.runs_index import list_runs
 
     root = _runs_root(output)
-    rows = []
-    for jpath in sorted(root.glob(f"*/{JOURNAL_NAME}")) if root.exists() else []:
-        j = Journal(jpath, readonly=True)
-        try:
-            rec = j.run()
-            counts: dict[str, int] = {}
-            for n in j.nodes().values():
-                counts[n.status] = counts.get(n.status, 0) + 1
-        finally:
-            j.close()
-        status = rec.status if rec.status != "running" or is_running(jpath.parent) else "interrupted"
-        rows.append({"run_id": rec.run_id, "status": status, "created": rec.created,
-                     "task_file": rec.task_file, "nodes": counts, "resumed": rec.resumed,
-                     "run_dir": str(jpath.parent)})
-    rows.sort(key=lambda r: r["created"])
+    rows = [r.model_dump() for r in list_runs(root)]
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return

@@ -34,25 +34,12 @@ def _state_file(state: Path | None) -> Path:
 
 
 def _summary(path: Path) -> dict:
-    from router.state import load, read_history
+    from router.state import summary
 
     if not path.is_file():
         raise UserError(f"no router state at {path} yet: it is written after the first `agentos run` whose "
                         "nodes had more than one candidate expert")
-    header, arms = load(path)
-    rows = []
-    for key in sorted(set(header.get("stats", {})) | set(arms)):
-        capability, _, expert = key.partition("::")
-        s = header.get("stats", {}).get(key, {})
-        arm = arms.get(key)
-        calls = int(s.get("calls", 0))
-        rows.append({"capability": capability, "expert": expert, "calls": calls,
-                     "mean_reward": s["reward"] / calls if calls else None,
-                     "mean_score": s["score"] / calls if calls else None,
-                     "learned_from": arm.pulls if arm else 0, "evidence": round(arm.weight, 3) if arm else 0.0,
-                     "weight_norm": round(float((arm.theta ** 2).sum() ** 0.5), 4) if arm else 0.0})
-    return {"state": str(path), "version": header.get("version"), "features": header.get("features"),
-            "counters": header.get("counters", {}), "experts": rows, "history": len(read_history(path))}
+    return summary(path)
 
 
 @router_app.command("show")

@@ -33,7 +33,7 @@ from agentos.references import (
 )
 from agentos.registry import Registry, suggest
 from agentos.sdk import OperationCard
-from agentos.yamlsource import PathKey, SourceMap, describe, format_path, load_yaml_file
+from agentos.yamlsource import LoadedYaml, PathKey, SourceMap, describe, format_path, load_yaml_file, load_yaml_text
 
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
@@ -177,10 +177,20 @@ class TaskSpec(_Strict):
 def load_task(path: Path | str, registry: Registry, overrides: list[str] | None = None) -> TaskSpec:
     """Read, validate and normalise a task file (paths made absolute, capabilities filled in)."""
     path = Path(path)
-    loaded = load_yaml_file(path)
-    data, written = _apply_overrides(loaded.data, overrides or [], path)
+    return _load(load_yaml_file(path), registry, overrides, path.resolve().parent, path)
+
+
+def load_task_text(text: str, registry: Registry, *, file: Path, overrides: list[str] | None = None) -> TaskSpec:
+    """A task file's text as if it were saved at `file` (an edited copy): problems name its lines, paths
+    resolve in `file`'s folder."""
+    return _load(load_yaml_text(text, file), registry, overrides, file.resolve().parent, file)
+
+
+def _load(loaded: LoadedYaml, registry: Registry, overrides: list[str] | None, base_dir: Path,
+          file: Path) -> TaskSpec:
+    data, written = _apply_overrides(loaded.data, overrides or [], file)
     loaded.source.overrides.update(written)
-    return parse_task(data, registry, base_dir=path.resolve().parent, source=loaded.source, file=path)
+    return parse_task(data, registry, base_dir=base_dir, source=loaded.source, file=file)
 
 
 def parse_task(data: dict[str, Any], registry: Registry, *, base_dir: Path, source: SourceMap | None = None,

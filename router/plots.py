@@ -29,21 +29,47 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def routing_weights(records: list[dict[str, Any]], path: Path, title: str = "routing weights") -> Path:
-    """pi per expert over the decisions, one panel per capability that had a choice."""
-    plt = _pyplot()
+def weight_series(records: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """pi per expert over the decisions, per capability that had a choice: capability -> expert -> [pi, ...]."""
     by_cap: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if len(r.get("probabilities", {})) > 1:
             by_cap[r["capability"]].append(r)
-    caps = sorted(by_cap) or ["(no decisions with a choice yet)"]
+    out = {}
+    for cap in sorted(by_cap):
+        rows = by_cap[cap]
+        experts = sorted({e for r in rows for e in r["probabilities"]})
+        out[cap] = {e: [float(r["probabilities"].get(e, 0.0)) for r in rows] for e in experts}
+    return out
+
+
+def contribution_series(records: list[dict[str, Any]], windows: int = 20) -> tuple[list[float], dict[str, list[float]]]:
+    """The share of the reward each expert earned per window of calls: (window centres, expert -> shares)."""
+    experts = sorted({r["expert"] for r in records})
+    n = len(records)
+    if not n:
+        return [], {}
+    edges = np.linspace(0, n, min(windows, n) + 1).astype(int)
+    shares = np.zeros((len(experts), len(edges) - 1))
+    for w in range(len(edges) - 1):
+        chunk = records[edges[w]: edges[w + 1]]
+        gains = np.array([sum(max(r["reward"], 0.0) for r in chunk if r["expert"] == e) for e in experts])
+        shares[:, w] = gains / gains.sum() if gains.sum() > 0 else 0.0
+    centres = ((edges[:-1] + edges[1:]) / 2).tolist()
+    return centres, {e: shares[i].tolist() for i, e in enumerate(experts)}
+
+
+def routing_weights(records: list[dict[str, Any]], path: Path, title: str = "routing weights") -> Path:
+    """pi per expert over the decisions, one panel per capability that had a choice."""
+    plt = _pyplot()
+    series = weight_series(records)
+    caps = list(series) or ["(no decisions with a choice yet)"]
     fig, axes = plt.subplots(len(caps), 1, figsize=(8, 2.8 * len(caps)), squeeze=False)
     for ax, cap in zip(axes[:, 0], caps, strict=True):
-        rows = by_cap.get(cap, [])
-        experts = sorted({e for r in rows for e in r["probabilities"]})
-        window = max(1, len(rows) // 50)
-        for e in experts:
-            p = np.array([r["probabilities"].get(e, 0.0) for r in rows])
+        experts = series.get(cap, {})
+        for e, values in experts.items():
+            p = np.array(values)
+            window = max(1, len(p) // 50)
             ax.plot(np.arange(len(_smooth(p, window))) + window, _smooth(p, window), label=e)
         ax.set_title(f"{title}: {cap}")
         ax.set_xlabel("decision")
@@ -59,18 +85,11 @@ def contributions(records: list[dict[str, Any]], path: Path, windows: int = 20,
                   title: str = "expert contribution") -> Path:
     """Stacked share of the reward each expert earned, per window of calls."""
     plt = _pyplot()
-    experts = sorted({r["expert"] for r in records})
-    n = len(records)
+    centres, shares = contribution_series(records, windows)
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    if n:
-        edges = np.linspace(0, n, min(windows, n) + 1).astype(int)
-        shares = np.zeros((len(experts), len(edges) - 1))
-        for w in range(len(edges) - 1):
-            chunk = records[edges[w]: edges[w + 1]]
-            gains = np.array([sum(max(r["reward"], 0.0) for r in chunk if r["expert"] == e) for e in experts])
-            shares[:, w] = gains / gains.sum() if gains.sum() > 0 else 0.0
-        ax.stackplot((edges[:-1] + edges[1:]) / 2, shares, labels=experts)
-        ax.legend(loc="upper left", fontsize=7, ncol=min(len(experts), 4))
+    if centres:
+        ax.stackplot(centres, list(shares.values()), labels=list(shares))
+        ax.legend(loc="upper left", fontsize=7, ncol=min(len(shares), 4))
     ax.set_title(title)
     ax.set_xlabel("call")
     ax.set_ylabel("share of reward")

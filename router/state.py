@@ -100,3 +100,22 @@ def reset(state: Path) -> list[Path]:
             p.unlink()
             gone.append(p)
     return gone
+
+
+def summary(path: Path) -> dict[str, Any]:
+    """What the state at `path` holds, per capability and expert: calls, mean reward and score, the evidence
+    its ridge has, and how many decisions the history log keeps (`agentos router show`, the UI)."""
+    header, arms = load(path)
+    rows = []
+    for key in sorted(set(header.get("stats", {})) | set(arms)):
+        capability, _, expert = key.partition("::")
+        s = header.get("stats", {}).get(key, {})
+        arm = arms.get(key)
+        calls = int(s.get("calls", 0))
+        rows.append({"capability": capability, "expert": expert, "calls": calls,
+                     "mean_reward": s["reward"] / calls if calls else None,
+                     "mean_score": s["score"] / calls if calls else None,
+                     "learned_from": arm.pulls if arm else 0, "evidence": round(arm.weight, 3) if arm else 0.0,
+                     "weight_norm": round(float((arm.theta ** 2).sum() ** 0.5), 4) if arm else 0.0})
+    return {"state": str(path), "version": header.get("version"), "features": header.get("features"),
+            "counters": header.get("counters", {}), "experts": rows, "history": len(read_history(path))}

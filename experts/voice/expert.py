@@ -2,9 +2,9 @@
 
 `voice-sphinx` (pocketsphinx, whose wheel ships its English model: always available offline),
 `voice-whisper` and `voice-faster-whisper` (local weights only: unavailable until
-$AGENTOS_WHISPER_MODEL / $AGENTOS_FASTER_WHISPER_MODEL names them) all offer `voice.transcribe` and
-`voice.summarize`; `voice-sphinx` also offers `voice.command` (a grammar of the allowed commands)
-and `voice.speak` (espeak-ng).
+$AGENTOS_WHISPER_MODEL / $AGENTOS_FASTER_WHISPER_MODEL names them) all offer `voice.transcribe`,
+`voice.summarize` and `voice.command` (pocketsphinx with a grammar of the allowed phrases, Whisper in
+open vocabulary matched to the nearest one); `voice-sphinx` also offers `voice.speak` (espeak-ng).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class _Listening(Expert, abc.ABC):
                 raise ExpertError(f"{said}: {recognizer.label} heard no words")
             return CommandOutput(heard=heard.text, request=heard.text, confidence=confidence, backend=recognizer.label)
         exact = heard.mode == "grammar"
-        meaning, similarity = understand(grammar, heard.phrase or "" if exact else heard.text, exact=exact)
+        meaning, similarity = understand(grammar, (heard.phrase or "") if exact else heard.text, exact=exact)
         if meaning is None:
             closeness = f", at most {similarity:.2f} similar to one (0.75 needed)" if heard.text and similarity else ""
             raise ExpertError(f"{said}: {recognizer.label} heard {_clip(heard.text) if heard.text else 'no words'}, "
@@ -118,7 +118,7 @@ class _Listening(Expert, abc.ABC):
         if no_chat_host(ctx.host) is None:
             summary = await summarize_with_host(said, ctx.host, getattr(ctx.host, "model", "host"))
         else:
-            summary = summarize(said, names=[*inputs.names, *{u.speaker for u in said}] or None)
+            summary = summarize(said, names=[*inputs.names, *(u.speaker for u in said)])
         report = ctx.artifacts.write_text("summary.md", _report(summary, heard.segments))
         return SummarizeOutput(**summary.model_dump(), transcript=heard.transcript, report=report)
 

@@ -1,0 +1,53 @@
+"""`agentos ui`: serve the showcase web app (the API and its event streams) on this machine.
+
+It binds to 127.0.0.1 unless told otherwise; any other address exposes runs to the network, so it
+then wants a token ($AGENTOS_UI_TOKEN or --token) on every request. FastAPI and uvicorn are
+imported inside the command, so `agentos --help` stays light.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agentos.errors import UserError
+
+out = Console()
+TOKEN_ENV = "AGENTOS_UI_TOKEN"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def ui_command(
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[str | None, typer.Option(envvar=TOKEN_ENV, help="Token every request must carry.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs folder (default ./runs).")] = None,
+) -> None:
+    """Serve the showcase: samples, runs and their live events (SSE), artifacts.
+
+    Example: agentos ui --port 8765   (then GET http://127.0.0.1:8765/api/samples)
+    """
+    if not _loopback(host) and not token:
+        raise UserError(f"binding to {host} exposes runs to the network: give --token (or ${TOKEN_ENV}), "
+                        "or bind to 127.0.0.1")
+    import uvicorn
+
+    from agentos.api import default_runs_root
+    from ui import UiSettings, create_app
+
+    app = create_app(UiSettings(runs_root=output or default_runs_root(), token=token))
+    out.print(f"AgentOS showcase API on http://{host}:{port}/api/samples (schema: /openapi.json); "
+              "the page itself is still to come (issue #11)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
