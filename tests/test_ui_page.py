@@ -146,3 +146,18 @@ def test_the_router_charts_draw_what_the_runs_taught_it(page, tmp_path):
     assert "expert(s) learned about" in page.locator("#router-note").inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.get_by_role("region", name="Router").screenshot(path=str(SHOTS / "router.png"))
+
+
+@pytest.mark.slow
+def test_a_key_visual_is_revised_by_a_follow_up_instruction(page):
+    page.get_by_role("button", name="Run image-a").click()
+    assert finish(page) == "succeeded", page.locator("#run-error").inner_text()
+    page.get_by_label("Follow-up instruction").fill("make the headline bigger")
+    page.get_by_role("button", name="Send follow-up").click()
+    page.wait_for_function("document.getElementById('run-title').textContent.includes('follow-up')")
+    assert finish(page) == "succeeded", page.locator("#run-error").inner_text()
+    result = page.get_by_role("region", name="Node revise")
+    result.wait_for()
+    assert "headline" in result.get_by_role("table", name="Fields").inner_text() or "headline" in \
+        result.inner_text()
+    page.screenshot(path=str(SHOTS / "run-image-a-follow-up.png"), full_page=True)

@@ -6,6 +6,7 @@
     GET  /api/runs                         past and present runs, from their journals
     GET  /api/runs/{id}                    one run: its summary, and its result once it has ended
     GET  /api/runs/{id}/events             its events as SSE: all so far, then live until it ends
+    GET  /api/runs/{id}/events.json        its events after the first `after`, at once (for polling clients)
     POST /api/runs/{id}/cancel             cancel it
     GET  /api/runs/{id}/artifacts/{path}   a file the run wrote (PATH inside its artifacts/ folder)
     GET  /api/router                       what the adaptive router learned, and its two charts' series
@@ -222,6 +223,13 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+    @app.get("/api/runs/{run_id}/events.json")
+    async def get_events_json(run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """The run's events after the first `after`, at once (for clients that poll instead of streaming)."""
+        live = manager.live.get(run_id)
+        events = list(live.events) if live is not None else manager.journal_events(run_id)
+        return events[after:]
 
     @app.post("/api/runs/{run_id}/cancel")
     def cancel_run(run_id: str) -> CancelOut:

@@ -127,7 +127,7 @@ function showRun(label) {
   setStatus("starting");
   if (state.cy) state.cy.destroy();
   state.cy = cytoscape({
-    container: document.getElementById("graph"), elements: [],
+    container: document.getElementById("graph"), elements: [], maxZoom: 1.5,
     style: [
       { selector: "node", style: { label: "data(label)", "text-wrap": "wrap", "text-valign": "center",
         "font-size": 9, width: 120, height: 48, shape: "round-rectangle", "background-color": "#d0d7de" } },
@@ -276,6 +276,26 @@ async function showResult(runId) {
     box.append(section);
   }
   if (run.result.checks.length) box.append(el("h4", { text: "Final checks" }), checks(run.result.checks));
+  const visual = Object.values(run.result.nodes).filter((n) => n.capability === "image.keyvisual" && n.output).pop();
+  if (visual) box.append(followUp(visual.output.brief, artifactsRoot, runId));
+}
+
+// image-a is a conversation: a follow-up instruction revises the last key visual's brief in a new run.
+function followUp(briefPath, root, runId) {
+  const input = el("textarea", { "aria-label": "Follow-up instruction", rows: 2,
+                                 placeholder: "make the headline bigger; use the second palette" });
+  const send = el("button", { type: "button", text: "Send follow-up", onclick: async () => {
+    const brief = await fetch(artifactUrl(briefPath, root, runId)).then((r) => r.blob());
+    const edits = input.value.split(/[;\n]/).map((x) => x.trim()).filter(Boolean);
+    const task = { name: "key visual follow-up", inputs: { previous: { file: "previous-brief.json" } },
+                   graph: [{ id: "revise", capability: "image.keyvisual",
+                             inputs: { previous: "${inputs.previous}", edits, variants: 3 } }] };
+    const form = new FormData();
+    form.append("task", new Blob([JSON.stringify(task)], { type: "application/json" }), "follow-up.json");
+    form.append("files", brief, "previous-brief.json");
+    await start(form, `follow-up: ${edits.join("; ")}`);
+  } });
+  return el("section", { "aria-label": "Follow-up" }, el("h4", { text: "Revise this key visual" }), input, send);
 }
 
 function checks(verdicts) {
@@ -321,9 +341,12 @@ async function render(output, root, runId) {
   }
   const fields = [];
   for (const [key, value] of Object.entries(output)) {
-    const scalars = value && typeof value === "object" && !Array.isArray(value)
-      ? Object.entries(value).filter(([, v]) => typeof v !== "object").map(([k, v]) => [`${key}.${k}`, v])
-      : typeof value !== "object" ? [[key, value]] : [];
+    const listed = Array.isArray(value) && value.length && value.length <= 20
+      && value.every((v) => typeof v !== "object" && !(typeof v === "string" && v.startsWith(root)));
+    const scalars = listed ? [[key, value.join("; ")]]
+      : value && typeof value === "object" && !Array.isArray(value)
+        ? Object.entries(value).filter(([, v]) => typeof v !== "object").map(([k, v]) => [`${key}.${k}`, v])
+        : typeof value !== "object" ? [[key, value]] : [];
     for (const [k, v] of scalars) {
       if (!(typeof v === "string" && (v.startsWith(root) || v.length > 400))) fields.push([k, String(v)]);
     }
@@ -374,4 +397,6 @@ function drawChart(key, canvasId, config) {
 }
 
 loadSamples().catch((error) => showError(error.message));
+const linked = new URLSearchParams(location.search).get("run");  // ?run=ID opens that run, live or past
+if (linked) { showRun(linked); follow(linked, linked); }
 loadRouter().catch(() => {});
