@@ -250,7 +250,10 @@ function logLine(e) {
   else if (e.kind === "run.finished") extra = e.status;
   const log = document.getElementById("log");
   log.append(el("li", { text: `${time} ${e.kind} ${e.node_id || ""} ${extra}`.trim() }));
-  log.scrollTop = log.scrollHeight;
+  if (!state.scrolling) {  // once per frame: scrolling after every event forces a layout each time
+    state.scrolling = true;
+    requestAnimationFrame(() => { log.scrollTop = log.scrollHeight; state.scrolling = false; });
+  }
 }
 
 document.getElementById("cancel").addEventListener("click", async () => {
