@@ -96,6 +96,13 @@ def test_a_sample_runs_in_the_page_with_its_graph_result_and_checks(page, tab, s
         assert page.evaluate("i => i.complete && i.naturalWidth > 100", img.element_handle())
     if sample == "voice-b":
         assert "The first ten primes are" in result.inner_text()
+    if sample == "research-c":  # the chain: flagged claims, and citations that lead to their passages
+        chain = result.get_by_role("region", name="Evidence chain of trace")
+        assert chain.get_by_role("list", name="Statements").locator("li", has_text="Flagged").count() >= 2
+        link = chain.locator("a.citation").first
+        target = link.get_attribute("href").removeprefix("#")
+        link.click()
+        assert page.locator(f"[id='{target}']").get_attribute("class") == "cited"
     page.screenshot(path=str(SHOTS / f"run-{sample}.png"), full_page=True)
 
 

@@ -275,6 +275,7 @@ async function showResult(runId) {
       el("h4", { text: `${node.id} (${node.capability}) — ${node.status}${node.expert ? ` by ${node.expert}` : ""}` }));
     if (node.error) section.append(el("p", { class: "error", text: node.error }));
     if (node.verdicts.length) section.append(checks(node.verdicts));
+    if (node.output && Array.isArray(node.output.evidence)) section.append(evidenceChain(node.output, node.id));
     if (node.output) section.append(...await render(node.output, artifactsRoot, runId));
     box.append(section);
   }
@@ -367,6 +368,38 @@ async function render(output, root, runId) {
   parts.push(el("details", {}, el("summary", { text: "output (JSON)" }),
                 el("pre", { text: JSON.stringify(output, null, 2) })));
   return parts;
+}
+
+// A research result as its chain: statements (conclusions, findings, matrix cells, risks, traced claims), each
+// citing evidence by id; a citation is a link to its passage below, which it highlights.
+function evidenceChain(output, nodeId) {
+  const anchor = (id) => `ev-${nodeId}-${id}`;
+  const cite = (statement) => el("span", {}, ...(statement.citations || []).map((id) => el("a", {
+    href: `#${anchor(id)}`, class: "citation", text: ` [${id}]`,
+    onclick: () => { document.querySelectorAll(".evidence li").forEach((li) => li.classList.remove("cited"));
+                     const li = document.getElementById(anchor(id)); if (li) li.classList.add("cited"); } })));
+  const said = (label, statement, extra = "") => el("li", {}, label ? el("strong", { text: `${label}: ` }) : null,
+    statement ? statement.text : el("em", { text: "unknown: the corpus says nothing on it" }),
+    statement ? cite(statement) : null, extra ? el("span", { class: "fail", text: ` ${extra}` }) : null);
+  const items = [];
+  for (const c of output.conclusions || []) items.push(said("Conclusion", c));
+  for (const f of output.findings || []) items.push(said(f.question, f.answer));
+  for (const cell of output.matrix || []) items.push(said(`${cell.option} × ${cell.criterion}`, cell.statement));
+  for (const r of output.risks || []) items.push(said(`Risk (${r.option}, ${r.likelihood}/${r.impact})`, r.risk));
+  for (const c of output.claims || []) {
+    items.push(said(c.sourced ? "Sourced" : "Flagged", c.source || { text: c.claim, citations: c.closest || [] },
+                    c.sourced ? "" : c.note));
+  }
+  const box = el("section", { "aria-label": `Evidence chain of ${nodeId}` }, el("h5", { text: "Evidence chain" }),
+                 el("ol", { "aria-label": "Statements" }, ...items));
+  box.append(el("ol", { class: "evidence", "aria-label": "Evidence" }, ...output.evidence.map((e) => el("li", {
+    id: anchor(e.id) }, el("strong", { text: `${e.id} ` }), el("span", { text: `${e.title}${e.heading ? ` § ${e.heading}` : ""}`
+    + ` (characters ${e.start}–${e.end}): ` }), el("q", { text: e.text })))));
+  if ((output.references || []).length) {
+    box.append(el("h5", { text: "References" }), el("ol", {}, ...output.references.map((r) => el("li", {
+      text: r.formatted || `${r.title} (${r.doc})` }))));
+  }
+  return box;
 }
 
 // ---- the router panel -----------------------------------------------------------------------------
