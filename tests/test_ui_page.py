@@ -168,3 +168,17 @@ def test_a_key_visual_is_revised_by_a_follow_up_instruction(page):
     assert "headline" in result.get_by_role("table", name="Fields").inner_text() or "headline" in \
         result.inner_text()
     page.screenshot(path=str(SHOTS / "run-image-a-follow-up.png"), full_page=True)
+
+
+def test_a_gated_node_shows_its_candidates_side_by_side(page, tmp_path):
+    gated = tmp_path / "gated.yaml"
+    gated.write_text(json.dumps({"graph": [{"id": "echo", "capability": "test.echo", "inputs": {"text": "hi"}}],
+                                 "router": {"name": "adaptive",
+                                            "options": {"gate_confidence": 1.0, "gate_resolution": 0.0}}}))
+    page.get_by_label("Task file", exact=True).set_input_files(str(gated))
+    page.get_by_role("button", name="Run task file").click()
+    finish(page, 60)
+    node = page.evaluate("({gated: state.cy.getElementById('echo').data('gated'), "
+                         "label: state.cy.getElementById('echo').data('label')})")
+    assert node["gated"] == "yes", node
+    assert "gated, side by side: " in node["label"] and "loud-echo" in node["label"] and "quiet-echo" in node["label"]

@@ -166,7 +166,8 @@ function setNode(id, fields) {
   if (!node.length) return;
   node.data(fields);
   const d = node.data();
-  node.data("label", `${id}\n${d.capability}${d.note ? `\n${d.note}` : ""}`);
+  const progress = d.state === "running" && d.progress ? ` ${d.progress}` : "";
+  node.data("label", `${id}${progress}\n${d.capability}${d.note ? `\n${d.note}` : ""}`);
 }
 
 async function loadGraph(runId) {
@@ -211,14 +212,18 @@ function onEvent(e, runId, source) {
     case "route.decided": {
       const d = e.decision;
       const p = d.probabilities[d.chosen];
+      const share = (name) => (d.probabilities[name] !== undefined ? ` ${d.probabilities[name].toFixed(2)}` : "");
       const note = `${d.chosen}${p !== undefined ? ` p=${p.toFixed(2)}` : ""}`
-        + (d.gated ? ` | gated: ${d.alternatives.join(" vs ")}` : "");
+        + (d.gated ? `\ngated, side by side: ${[...new Set([d.chosen, ...d.alternatives])].map((a) => a + share(a)).join(" | ")}` : "");
       setNode(e.node_id, { note, gated: d.gated ? "yes" : "no" });
       break;
     }
     case "node.started": setNode(e.node_id, { state: "running" }); break;
     case "node.progress":
-      if (e.fraction !== null) setStatus(`running: ${e.node_id} ${Math.round(e.fraction * 100)}% ${e.message}`);
+      if (e.fraction !== null) {
+        setStatus(`running: ${e.node_id} ${Math.round(e.fraction * 100)}% ${e.message}`);
+        setNode(e.node_id, { progress: `${Math.round(e.fraction * 100)}%` });
+      }
       break;
     case "node.finished": setNode(e.node_id, { state: "succeeded" }); break;
     case "node.failed": if (e.final) setNode(e.node_id, { state: "failed" }); break;
