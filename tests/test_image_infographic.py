@@ -96,3 +96,11 @@ def test_the_layer_check_catches_a_wrong_value_an_overflow_an_off_palette_colour
     assert any(p.startswith("layer 'battery_life.value' overflows its box") for p in problems)
     assert "layer 'battery_life.value' uses #00FF00, not in the palette" in problems
     assert "the picture does not print '18 h' for 'Battery life'" in problems
+
+
+def test_ocr_read_back_counts_words_run_together_but_not_wrong_ones():
+    from experts.image.ocr import unread
+
+    assert unread("9 h", ["9h"]) == [] and unread("Battery life", ["batterylife"]) == []
+    assert unread("9 h", ["gh"]) == ["9", "h"]  # a misread stays a miss
+    assert unread("18 h of battery", ["18h", "of"]) == ["battery"]

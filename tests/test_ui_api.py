@@ -239,3 +239,20 @@ def test_the_router_panel_shows_what_the_runs_taught_it(tmp_path, monkeypatch):
         assert all(abs(weights["loud-echo"][i] + weights["quiet-echo"][i] - 1) < 1e-6 for i in range(12))
         assert set(panel["contributions"]) <= {"loud-echo", "quiet-echo"} and panel["contribution_calls"]
         assert {e["expert"] for e in panel["experts"]} == {"loud-echo", "quiet-echo"}
+
+
+@pytest.mark.slow
+def test_a_sample_input_is_replaced_by_an_upload_without_touching_the_sample(api):
+    table = b"field,value,unit,max\nBattery life,9,h,24\nWeight,2.5,kg,3\n"
+    before = (SHOWCASES / "image" / "assets" / "product-spec.csv").read_bytes()
+    r = api.post("/api/runs", data={"sample": "image-c", "replace": ["spec"]},
+                 files=[("files", ("my-spec.csv", table))])
+    assert r.status_code == 201, r.text
+    run_id = r.json()["run_id"]
+    assert events(api, run_id)[-1]["status"] == "succeeded"
+    values = api.get(f"/api/runs/{run_id}").json()["result"]["nodes"]["infographic"]["output"]["values"]
+    assert "Battery life" in json.dumps(values) and "Storage" not in json.dumps(values)  # the uploaded table
+    assert (SHOWCASES / "image" / "assets" / "product-spec.csv").read_bytes() == before
+    bad = api.post("/api/runs", data={"sample": "image-c", "replace": ["nope"]}, files=[("files", ("x.csv", table))])
+    assert bad.status_code == 400 and "its file inputs are: spec" in bad.json()["detail"]
+    assert api.get("/api/samples/image-c").json()["file_inputs"] == {"spec": "assets/product-spec.csv"}

@@ -182,3 +182,15 @@ def test_a_gated_node_shows_its_candidates_side_by_side(page, tmp_path):
                          "label: state.cy.getElementById('echo').data('label')})")
     assert node["gated"] == "yes", node
     assert "gated, side by side: " in node["label"] and "loud-echo" in node["label"] and "quiet-echo" in node["label"]
+
+
+@pytest.mark.slow
+def test_a_sample_input_is_replaced_by_a_file_from_the_page(page, tmp_path):
+    table = tmp_path / "my-spec.csv"
+    table.write_text("field,value,unit,max\nBattery life,9,h,24\nWeight,2.5,kg,3\n")
+    page.get_by_role("button", name="Edit image-c").click()
+    page.get_by_label("Replace spec of image-c").set_input_files(str(table))
+    page.get_by_role("button", name="Run image-c").click()
+    assert finish(page) == "succeeded", page.locator("#run-error").inner_text()
+    fields = page.get_by_role("region", name="Node infographic").inner_text()
+    assert "Weight" in fields and "Storage" not in fields

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -169,19 +170,28 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
         task_text: Annotated[str | None, Form(description="the sample's task file as edited on the page")] = None,
         overrides: Annotated[list[str], Form(alias="set", description="`--set`-style overrides")] = [],  # noqa: B006
         task: Annotated[UploadFile | None, File(description="a task file (YAML or JSON)")] = None,
-        files: Annotated[list[UploadFile], File(description="inputs the uploaded task names")] = [],  # noqa: B006
+        files: Annotated[list[UploadFile], File(description="inputs the uploaded task names, or with `sample` "
+                                                             "the files that replace its inputs")] = [],  # noqa: B006
+        replace: Annotated[list[str], Form(description="with `sample`: the file input each of `files` "
+                                                       "replaces, in the same order")] = [],  # noqa: B006
     ) -> RunStartedOut:
         if (sample_id is None) == (task is None):
             raise HTTPException(400, "give `sample` (a sample id) or `task` (an uploaded task file), not both")
+        if replace and (task is not None or not files):
+            raise HTTPException(400, "`replace` names the sample inputs that uploaded `files` replace")
+        workspace = settings.runs_root / "uploads" / secrets.token_hex(6)
         if sample_id is not None:
             s = sample(sample_id)
             if not s.available:
                 raise HTTPException(409, f"sample `{s.id}` needs {', '.join(s.missing)}, which no installed "
                                          f"expert offers: {s.install}")
-            spec = manager.load(settings.showcases / s.task_file, overrides, task_text)
+            path = settings.showcases / s.task_file
+            if files:
+                path, replaced = await _replace_inputs(s, path, files, replace, workspace, settings.max_upload_bytes)
+                overrides = [*overrides, *replaced]
+            spec = manager.load(path, overrides, task_text)
         else:
             assert task is not None
-            workspace = settings.runs_root / "uploads" / secrets.token_hex(6)
             path = store(workspace, task.filename or "task.yaml", await task.read(),
                          limit=settings.max_upload_bytes, allowed=TASK_SUFFIXES)
             for f in files:
@@ -254,6 +264,25 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
         return FileResponse(target)
 
     return app
+
+
+async def _replace_inputs(sample: Sample, task_path: Path, files: list[UploadFile], replace: list[str],
+                          workspace: Path, limit: int) -> tuple[Path, list[str]]:
+    """A copy of the sample's folder in `workspace` with each upload in its uploads/, and the overrides that
+    point the named file inputs at them: the sample's own files are never written to."""
+    if len(replace) != len(files):
+        raise HTTPException(400, f"give one `replace` (the input it replaces) per file: {len(files)} file(s), "
+                                 f"{len(replace)} name(s)")
+    unknown = [name for name in replace if name not in sample.file_inputs]
+    if unknown:
+        raise HTTPException(400, f"sample `{sample.id}` has no file input {', '.join(map(repr, unknown))}; its file "
+                                 f"inputs are: {', '.join(sample.file_inputs) or 'none'}")
+    shutil.copytree(task_path.parent, workspace)
+    overrides = []
+    for name, upload in zip(replace, files, strict=True):
+        stored = store(workspace / "uploads", upload.filename or name, await upload.read(), limit=limit)
+        overrides.append(f"inputs.{name}.file=uploads/{stored.name}")
+    return workspace / task_path.name, overrides
 
 
 def _journaled_spec(run_dir: Path) -> TaskSpec:

@@ -27,6 +27,8 @@ class Sample(BaseModel):
     capabilities: list[str] = Field(description="what its graph asks for")
     missing: list[str] = Field(default_factory=list, description="capabilities no installed expert offers")
     install: str = Field("", description="the command that installs what is missing")
+    file_inputs: dict[str, str] = Field(default_factory=dict, description="its file inputs: name -> path, "
+                                        "relative to its folder (what the page offers to replace)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -61,9 +63,11 @@ def read_sample(path: Path, registry: Registry, root: Path = SHOWCASES) -> Sampl
     have = registry.capabilities()
     missing = [c for c in caps if c not in have]
     tab = path.parent.name
+    files = {name: str(v["file"]) for name, v in (data.get("inputs") or {}).items()
+             if isinstance(v, dict) and isinstance(v.get("file"), str)}
     return Sample(id=path.stem, tab=tab, title=title, description=description,
                   task_file=str(path.relative_to(root)), capabilities=caps, missing=missing,
-                  install=f'pip install -e ".[{tab}]"' if missing else "")
+                  install=f'pip install -e ".[{tab}]"' if missing else "", file_inputs=files)
 
 
 def list_samples(registry: Registry, root: Path = SHOWCASES) -> list[Sample]:

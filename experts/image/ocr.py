@@ -50,9 +50,26 @@ def read_box(png: Path, box: Box) -> list[str]:
     return words(pytesseract.image_to_string(crop, config="--psm 6"))
 
 
+def _split(token: str, vocabulary: set[str]) -> list[str]:
+    """`token` cut into words of `vocabulary` (longest first), or itself when it cannot be: Tesseract reads a
+    narrow space as none ("9 h" as "9h"), and that is still the text."""
+    parts, i = [], 0
+    while i < len(token):
+        for j in range(len(token), i, -1):
+            if token[i:j] in vocabulary:
+                parts.append(token[i:j])
+                i = j
+                break
+        else:
+            return [token]
+    return parts
+
+
 def unread(expected: str, seen: list[str]) -> list[str]:
-    """The words of `expected` that are not among `seen` (each occurrence counts once)."""
-    left = Counter(seen)
+    """The words of `expected` that are not among `seen` (each occurrence counts once; words read run
+    together count as read)."""
+    vocabulary = set(words(expected))
+    left = Counter(w for token in seen for w in ([token] if token in vocabulary else _split(token, vocabulary)))
     missing = []
     for word in words(expected):
         if left[word] > 0:

@@ -79,7 +79,10 @@ async function toggleEdit(sample, box) {
       el("label", { text: "Task file" }),
       el("textarea", { "aria-label": `Task file of ${sample.id}`, spellcheck: "false" }),
       el("label", { text: "Overrides (one KEY=VALUE per line, as --set)" }),
-      el("textarea", { "aria-label": `Overrides of ${sample.id}`, rows: 2, class: "overrides" }));
+      el("textarea", { "aria-label": `Overrides of ${sample.id}`, rows: 2, class: "overrides" }),
+      ...Object.entries(detail.file_inputs).map(([name, path]) => el("p", {}, el("label", {},
+        `Replace input ${name} (${path}) `,
+        el("input", { type: "file", "data-input": name, "aria-label": `Replace ${name} of ${sample.id}` })))));
     box.querySelector("textarea").value = detail.task_text;
   }
   box.hidden = false;
@@ -92,6 +95,9 @@ async function startSample(sample, box) {
     const [text, overrides] = box.querySelectorAll("textarea");
     form.append("task_text", text.value);
     for (const line of overrides.value.split("\n").map((x) => x.trim()).filter(Boolean)) form.append("set", line);
+    for (const picker of box.querySelectorAll("input[type=file]")) {
+      if (picker.files.length) { form.append("files", picker.files[0]); form.append("replace", picker.dataset.input); }
+    }
   }
   await start(form, sample.id);
 }
