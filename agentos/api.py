@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agentos.checks import NodeCheck
 from agentos.errors import AgentOSError, HostNotConfiguredError, RunNotFoundError, UserError
 from agentos.events import RunFinished, RunPlanned, RunPlanning, RunStarted
@@ -30,6 +32,7 @@ from agentos.spoken_goal import plan_heard
 from agentos.taskspec import NodeSpec, TaskSpec, apply_overrides, load_task, parse_task, restore_task
 
 RUNS_ENV = "AGENTOS_RUNS_DIR"
+BROKER_ENV = "AGENTOS_BROKER"
 
 
 def default_runs_root() -> Path:
@@ -134,13 +137,62 @@ async def arun(task: str | Path | TaskSpec | dict[str, Any] | None = None, *, ou
                resume: str | None = None, overrides: list[str] | None = None, registry: Registry | None = None,
                router: Router | None = None, host: Any = None,
                on_event: Callable[[Any], None] | None = None, run_id: str | None = None,
-               checks: list[NodeCheck] | None = None, base_dir: str | Path | None = None) -> RunResult:
+               checks: list[NodeCheck] | None = None, base_dir: str | Path | None = None,
+               broker: str | None = None, remote_only: bool = False) -> RunResult:
     """Run a task (or resume run `resume`) and return its structured result.
 
     `checks` replaces the node checks (default `agentos.checks.NODE_CHECKS`); add yours to that list.
     `base_dir`: the folder a dict task's paths resolve in (default: the current one).
+    `broker` (else the task's `broker`, else $AGENTOS_BROKER): an MQTT broker whose workers' experts join
+    the candidates (`remote_only`: instead of the local ones).
     """
     registry = registry or Registry.discover()
+    url = broker or os.environ.get(BROKER_ENV) or _declared_broker(task, resume, output)
+    if not url:
+        return await _arun(task, output=output, resume=resume, overrides=overrides, registry=registry,
+                           router=router, host=host, on_event=on_event, run_id=run_id, checks=checks,
+                           base_dir=base_dir)
+    from agentos.bus import Dispatcher, parse_broker
+
+    dispatcher = Dispatcher(parse_broker(url))
+    await dispatcher.start()
+    try:
+        remote = dispatcher.experts(registry)
+        both = Registry(remote if remote_only else [*registry, *remote])
+        return await _arun(task, output=output, resume=resume, overrides=overrides, registry=both, router=router,
+                           host=host, on_event=on_event, run_id=run_id, checks=checks, base_dir=base_dir)
+    finally:
+        await dispatcher.close()
+
+
+def _declared_broker(task: Any, resume: str | None, output: str | Path | None) -> str | None:
+    """The `broker:` a task declares, read before it is validated (its experts are needed to validate it)."""
+    if resume:
+        try:
+            j = Journal.open_existing(find_run(resume, Path(output) if output else default_runs_root()), readonly=True)
+        except AgentOSError:
+            return None  # the resume itself reports the missing run
+        try:
+            return j.run().spec.get("broker")
+        finally:
+            j.close()
+    if isinstance(task, TaskSpec):
+        return task.broker
+    if isinstance(task, dict):
+        return task.get("broker")
+    if isinstance(task, (str, Path)) and Path(task).is_file():
+        try:
+            data = yaml.safe_load(Path(task).read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            return None  # loading it reports the problem
+        return data.get("broker") if isinstance(data, dict) else None
+    return None
+
+
+async def _arun(task: str | Path | TaskSpec | dict[str, Any] | None, *, output: str | Path | None,
+                resume: str | None, overrides: list[str] | None, registry: Registry, router: Router | None,
+                host: Any, on_event: Callable[[Any], None] | None, run_id: str | None,
+                checks: list[NodeCheck] | None, base_dir: str | Path | None) -> RunResult:
     sinks = [on_event] if on_event else []
     own_host = host is None  # a host made here from the task's settings is closed here
     own_router: Router | None = None  # likewise a router made here

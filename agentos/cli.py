@@ -23,6 +23,7 @@ from agentos.cli_image import image_app
 from agentos.cli_plan import plan_command
 from agentos.cli_router import router_app
 from agentos.cli_ui import ui_command
+from agentos.cli_worker import worker_command
 from agentos.errors import AgentOSError, UserError
 
 app = typer.Typer(
@@ -105,6 +106,10 @@ def run(
     overrides: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a task-file value: key=value (repeatable).")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run instead of a timestamped id.")] = None,
+    broker: Annotated[str | None, typer.Option(
+        "--broker", help="MQTT broker whose workers' experts join the candidates (mqtt://USER@HOST:PORT).")] = None,
+    remote_only: Annotated[bool, typer.Option(
+        "--remote-only", help="With --broker: only the workers' experts, none of this machine's.")] = False,
 ) -> None:
     """Run a task file: plan (if it has only a goal), route, execute, check. Writes runs/<run_id>/.
 
@@ -141,10 +146,10 @@ def run(
         if progress:
             with progress:
                 result = run_blocking(arun(file, output=output, resume=resume, overrides=overrides or [],
-                                          on_event=fan, run_id=run_id))
+                                          on_event=fan, run_id=run_id, broker=broker, remote_only=remote_only))
         else:
             result = run_blocking(arun(file, output=output, resume=resume, overrides=overrides or [],
-                                      on_event=fan, run_id=run_id))
+                                      on_event=fan, run_id=run_id, broker=broker, remote_only=remote_only))
     except KeyboardInterrupt:
         rid = started.get("run_id", "?")
         where = f" --output {output}" if output else ""
@@ -233,6 +238,7 @@ def graph(
 
 app.command("plan")(_friendly(plan_command))
 app.command("ui")(_friendly(ui_command))
+app.command("worker")(_friendly(worker_command))
 
 
 # runs --------------------------------------------------------------------------------------------

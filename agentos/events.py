@@ -122,6 +122,21 @@ class NodeAdded(_Event):
     after: list[str] = []  # the nodes it waits for
 
 
+class JobDispatched(_Event):
+    """A node's attempt was handed to a worker over the bus (its job id names it in the worker's logs)."""
+
+    kind: Literal["job.dispatched"] = "job.dispatched"
+    worker: str
+    job_id: str
+
+
+class JobReturned(_Event):
+    kind: Literal["job.returned"] = "job.returned"
+    worker: str
+    job_id: str
+    ok: bool
+
+
 class ArtifactWritten(_Event):
     kind: Literal["artifact.written"] = "artifact.written"
     path: str  # relative to the run folder
@@ -130,7 +145,8 @@ class ArtifactWritten(_Event):
 
 Event = Annotated[
     RunStarted | RunPlanning | RunPlanned | RunFinished | NodeStarted | NodeProgress | NodeFinished | NodeFailed
-    | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | NodeAdded | ArtifactWritten,
+    | NodeSkipped | RouteDecided | CheckCompleted | RetryScheduled | NodeReplanned | NodeAdded | ArtifactWritten
+    | JobDispatched | JobReturned,
     Field(discriminator="kind"),
 ]
 

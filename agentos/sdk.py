@@ -138,6 +138,11 @@ class ExpertContext:
                                               {"run_id": self.run_id, "node_id": self.node_id})
         return self._log
 
+    def emit_event(self, event: Any) -> None:
+        """Record an event of this node's run (the journal and every listener get it)."""
+        if self._emit:
+            self._emit(event)
+
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1, or None when unknown) with a short message."""
         if self._emit:

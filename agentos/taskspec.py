@@ -144,6 +144,8 @@ class TaskSpec(_Strict):
     router: RouterSettings = Field(default_factory=RouterSettings, description="expert selection")
     host: HostSettings | None = Field(None, description="the host model endpoint")
     output: str | None = Field(None, description="runs folder, relative to the task file")
+    broker: str | None = Field(None, description="an MQTT broker (mqtt://USER@HOST:PORT) whose workers' experts "
+                               "join the candidates; else $AGENTOS_BROKER or `agentos run --broker`")
     checks: list[AgreeCheck] = Field(default_factory=list, description="checks on the final result")
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
