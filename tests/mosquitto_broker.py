@@ -29,7 +29,8 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    def __init__(self, folder: Path, *, users: dict[str, str] | None = None, acl: str | None = None):
+    def __init__(self, folder: Path, *, users: dict[str, str] | None = None, acl: str | None = None,
+                 tls: bool = False):
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not installed: scripts/setup.sh installs it (apt-get install mosquitto)")
         folder.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,13 @@ class Mosquitto:
         if acl:
             (folder / "acl").write_text(acl)
             lines.append(f"acl_file {folder / 'acl'}")
+        self.ca: Path | None = None
+        if tls:  # a self-signed certificate for localhost; clients trust it as their CA
+            self.ca, key = folder / "broker.crt", folder / "broker.key"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                            "-keyout", str(key), "-out", str(self.ca)], check=True, capture_output=True)
+            lines += [f"certfile {self.ca}", f"keyfile {key}"]
         self.config = folder / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -75,4 +83,4 @@ class Mosquitto:
 
     def url(self, user: str | None = None, password: str | None = None) -> str:
         cred = f"{user}:{password}@" if user and password else (f"{user}@" if user else "")
-        return f"mqtt://{cred}127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.ca else 'mqtt'}://{cred}{'localhost' if self.ca else '127.0.0.1'}:{self.port}"

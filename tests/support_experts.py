@@ -99,7 +99,26 @@ async def crasher(inputs: StepIn, ctx: ExpertContext) -> StepOut:
     return StepOut(value=inputs.value // 0, started=0, finished=0, pid=0)
 
 
-EXPERTS = [stepper, Echo, QuietEcho, Sleeper, crasher]
+class ReadIn(BaseModel):
+    path: Path
+    folder: Path | None = None
+
+
+class ReadOut(BaseModel):
+    text: str
+    read_from: str
+    folder_files: list[str] = []
+
+
+@expert(name="reader", domain="test", capability="test.read")
+async def reader(inputs: ReadIn, ctx: ExpertContext) -> ReadOut:
+    """Reads a text file (and lists a folder): an expert whose inputs are files on the caller's machine."""
+    files = sorted(str(p.relative_to(inputs.folder)) for p in inputs.folder.rglob("*") if p.is_file()) \
+        if inputs.folder else []
+    return ReadOut(text=inputs.path.read_text(encoding="utf-8"), read_from=str(inputs.path), folder_files=files)
+
+
+EXPERTS = [stepper, Echo, QuietEcho, Sleeper, crasher, reader]
 
 
 def log_lines(path: Path) -> list[str]:

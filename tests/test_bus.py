@@ -279,3 +279,70 @@ def test_a_broker_that_cannot_be_reached_is_a_clear_error(tmp_path):
     with pytest.raises(ExpertError, match=r"cannot reach the broker mqtt://127\.0\.0\.1:1: .*refused"):
         agentos.run(SPLIT, registry=Registry(EXPERTS), broker="mqtt://127.0.0.1:1", output=tmp_path / "runs",
                     base_dir=tmp_path)
+
+
+def test_input_files_and_folders_travel_with_the_job(broker, tmp_path):
+    task_dir = tmp_path / "task"
+    (task_dir / "docs" / "sub").mkdir(parents=True)
+    (task_dir / "note.txt").write_text("read me on the worker")
+    (task_dir / "docs" / "a.md").write_text("a")
+    (task_dir / "docs" / "sub" / "b.md").write_text("b")
+    task = {"inputs": {"note": {"file": "note.txt"}, "docs": {"file": "docs"}},
+            "graph": [{"id": "read", "capability": "test.read",
+                       "inputs": {"path": "${inputs.note}", "folder": "${inputs.docs}"}}]}
+    w1 = worker(broker.url(), "w1", ["reader"], tmp_path)
+    try:
+        wait_for_workers(broker.url(), {"w1"})
+        r = agentos.run(task, registry=Registry(EXPERTS), broker=broker.url(), remote_only=True,
+                        output=tmp_path / "runs", base_dir=task_dir)
+    finally:
+        stop(w1)
+    assert r.ok, [n.error for n in r.nodes.values()]
+    out = r.output("read")
+    assert out["text"] == "read me on the worker" and out["folder_files"] == ["a.md", "sub/b.md"]
+    assert out["read_from"].startswith(str((tmp_path / "w1").resolve()))  # the worker's own copy, not ours
+
+
+def test_shipped_inputs_are_checked_and_relocated(tmp_path):
+    from agentos.bus.files import local_paths, pack_inputs, relocate, unpack
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x.txt").write_text("x")
+    inputs = {"folder": str(tmp_path / "d"), "inside": str(tmp_path / "d" / "x.txt"), "word": "/not/there",
+              "list": [str(tmp_path / "d")]}
+    assert local_paths(inputs) == [str(tmp_path / "d")]  # once, and a path inside it travels with it
+    [info], parts = pack_inputs(inputs, "job-12345678")
+    chunks = {p.index: __import__("base64").b64decode(p.data) for p in parts}
+    moved = unpack(info, chunks, tmp_path / "there")
+    assert (moved / "x.txt").read_text() == "x"
+    assert relocate(inputs, {info.original: str(moved)})["inside"] == str(moved / "x.txt")
+    with pytest.raises(ExpertError, match="arrived in 0 of 1 chunks"):
+        unpack(info, {}, tmp_path / "again")
+    with pytest.raises(ExpertError, match="does not match its checksum"):
+        unpack(info, {0: b"tampered"}, tmp_path / "again")
+
+
+def test_a_tls_broker_is_reached_with_its_ca_and_refused_without(tmp_path, monkeypatch):
+    broker = Mosquitto(tmp_path / "broker", tls=True).start()
+    try:
+        async def connect() -> list[str]:
+            d = Dispatcher(parse_broker(broker.url()))
+            await d.start(settle_s=0)
+            await d.close()
+            return d.live_workers()
+
+        monkeypatch.delenv("AGENTOS_MQTT_CA", raising=False)
+        with pytest.raises(ExpertError, match="cannot reach the broker mqtts://localhost"):
+            asyncio.run(connect())  # the self-signed certificate is in no system store
+        monkeypatch.setenv("AGENTOS_MQTT_CA", str(broker.ca))
+        assert asyncio.run(connect()) == []
+        w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
+        try:
+            wait_for_workers(broker.url(), {"w1"})
+            r = agentos.run({"graph": [{"id": "a", "capability": "test.step", "inputs": {"value": 1}}]},
+                            registry=Registry([]), broker=broker.url(), output=tmp_path / "runs", base_dir=tmp_path)
+        finally:
+            stop(w1)
+        assert r.ok and r.nodes["a"].expert == "stepper@w1"
+    finally:
+        broker.stop()

@@ -9,7 +9,7 @@ damaged chunk is noticed instead of a file truncated silently.
 Topics (`agentos/` by default):
     agentos/workers/<worker>/status      retained: the worker's announce; its last will clears it to gone
     agentos/workers/<worker>/heartbeat   every few seconds while it lives
-    agentos/jobs/<worker>                jobs for that worker (only it may read them)
+    agentos/jobs/<worker>                jobs for that worker, each after its input files (only it may read them)
     agentos/runs/<run>/<worker>          what that worker sends back for that run (only it may write there)
 """
 
@@ -72,6 +72,24 @@ class Heartbeat(_Message):
     busy: int = 0
 
 
+class FileInfo(_Message):
+    original: str = Field(description="the path as the job's inputs name it on the runtime's machine")
+    name: str
+    form: Literal["file", "folder"] = Field(description="a folder travels as a tar of its contents")
+    size: int = Field(ge=0)
+    sha256: str
+    chunks: int = Field(ge=1)
+
+
+class FilePart(_Message):
+    kind: Literal["job.file"] = "job.file"
+    job_id: str
+    original: str
+    index: int = Field(ge=0)
+    total: int = Field(ge=1)
+    data: str = Field(description="base64")
+
+
 class Job(_Message):
     kind: Literal["job"] = "job"
     job_id: str = Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9._:-]+$")
@@ -82,6 +100,7 @@ class Job(_Message):
     capability: str
     inputs: dict[str, Any]
     reply_to: str = Field(description="the topic the worker answers on (agentos/runs/<run>/<worker>)")
+    files: list[FileInfo] = Field(default_factory=list, description="input files sent just before the job")
 
 
 class Progress(_Message):
@@ -123,7 +142,8 @@ class Result(_Message):
                          "rewritten to the runtime's own")
 
 
-Message = Annotated[Announce | Gone | Heartbeat | Job | Progress | Chunk | Result, Field(discriminator="kind")]
+Message = Annotated[Announce | Gone | Heartbeat | Job | FilePart | Progress | Chunk | Result,
+                    Field(discriminator="kind")]
 _MESSAGE: TypeAdapter[Any] = TypeAdapter(Message)
 
 

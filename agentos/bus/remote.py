@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, create_model
 
 from agentos.bus.broker import Broker
+from agentos.bus.files import pack_inputs
 from agentos.bus.messages import (
     Announce,
     BusMessageError,
@@ -72,6 +73,7 @@ class _Pending:
     artifacts_dir: Path
     progress: Any = None
     parts: dict[str, dict[int, bytes]] = field(default_factory=dict)
+    inputs_sent: list[bytes] = field(default_factory=list)  # the input files' chunks, sent again with the job
 
 
 class _Open(BaseModel):
@@ -157,6 +159,8 @@ class Dispatcher:
                 await client.subscribe(self.topics.all_replies, qos=1)
                 self._connected.set()
                 for p in list(self.pending.values()):  # sent again: the worker answers a job id once
+                    for part in p.inputs_sent:
+                        await client.publish(self.topics.jobs(p.worker), part, qos=1)
                     await client.publish(self.topics.jobs(p.worker), dump(p.job), qos=1)
                 async for message in client.messages:
                     self._receive(str(message.topic), bytes(message.payload))
@@ -269,16 +273,20 @@ class Dispatcher:
     async def call(self, expert: RemoteExpert, op: OperationCard, inputs: BaseModel, ctx: ExpertContext) -> BaseModel:
         worker = expert.worker
         await self._wait_for(worker)
-        job = Job(job_id=f"{ctx.run_id}:{ctx.node_id}:{ctx.attempt}:{secrets.token_hex(4)}", run_id=ctx.run_id,
-                  node_id=ctx.node_id, attempt=ctx.attempt, expert=expert.remote_name, capability=op.capability,
-                  inputs=inputs.model_dump(mode="json", exclude_unset=True),
-                  reply_to=self.topics.replies(ctx.run_id, worker))
+        job_id = f"{ctx.run_id}:{ctx.node_id}:{ctx.attempt}:{secrets.token_hex(4)}"
+        raw = inputs.model_dump(mode="json", exclude_unset=True)
+        files, parts = pack_inputs(raw, job_id)
+        job = Job(job_id=job_id, run_id=ctx.run_id, node_id=ctx.node_id, attempt=ctx.attempt, expert=expert.remote_name,
+                  capability=op.capability, inputs=raw, reply_to=self.topics.replies(ctx.run_id, worker), files=files)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        pending = _Pending(job, worker, future, ctx.artifacts.root, progress=ctx.progress)
+        pending = _Pending(job, worker, future, ctx.artifacts.root, progress=ctx.progress,
+                           inputs_sent=[dump(part) for part in parts])
         self.pending[job.job_id] = pending
         ctx.emit_event(JobDispatched(run_id=ctx.run_id, node_id=ctx.node_id, worker=worker, job_id=job.job_id))
         try:
-            if self._client is not None:
+            if self._client is not None:  # the files first: one topic keeps its messages in order
+                for part in pending.inputs_sent:
+                    await self._client.publish(self.topics.jobs(worker), part, qos=1)
                 await self._client.publish(self.topics.jobs(worker), dump(job), qos=1)
             result = await future  # a lost broker resends it on reconnect; a lost worker fails it
         finally:

@@ -15,12 +15,14 @@ import base64
 import contextlib
 import hashlib
 import logging
+import tarfile
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from agentos.bus.broker import Broker
+from agentos.bus.files import relocate, unpack
 from agentos.bus.messages import (
     CHUNK_BYTES,
     Announce,
@@ -28,6 +30,7 @@ from agentos.bus.messages import (
     BusMessageError,
     Chunk,
     ExpertInfo,
+    FilePart,
     Gone,
     Heartbeat,
     Job,
@@ -38,7 +41,7 @@ from agentos.bus.messages import (
     dump,
     parse,
 )
-from agentos.errors import AgentOSError
+from agentos.errors import AgentOSError, ExpertError
 from agentos.events import NodeProgress
 from agentos.sdk import Expert, ExpertContext
 
@@ -68,6 +71,7 @@ class Worker:
         self._done: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()  # job id -> messages it sent
         self._running: set[str] = set()
         self._outbox: list[tuple[str, bytes]] = []  # sent while disconnected: sent again on reconnect
+        self._inputs: dict[str, dict[str, dict[int, bytes]]] = {}  # job id -> input path -> its chunks so far
         self._client: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
@@ -129,6 +133,13 @@ class Worker:
         except BusMessageError as exc:
             log.warning("worker %s: dropped a message on its job topic: %s", self.id, exc)
             return
+        if isinstance(job, FilePart):
+            if job.job_id not in self._done and job.job_id not in self._running:
+                if len(self._inputs) >= KEEP_RESULTS:  # chunks of jobs that never came: forget the oldest
+                    self._inputs.pop(next(iter(self._inputs)))
+                self._inputs.setdefault(job.job_id, {}).setdefault(job.original, {})[job.index] = \
+                    base64.b64decode(job.data)
+            return
         if not isinstance(job, Job):
             log.warning("worker %s: dropped a %s on its job topic (only jobs go there)", self.id, job.kind)
             return
@@ -175,8 +186,18 @@ class Worker:
         op = exp.card.operation_for(job.capability)
         if op is None:
             return failed(f"{job.expert} has no operation {job.capability!r}")
+        raw = job.inputs
+        if job.files:
+            chunks = self._inputs.pop(job.job_id, {})
+            folder = self.workdir / job.run_id / "inputs" / f"{job.node_id}-{job.attempt}"
+            try:
+                moved = {f.original: str(unpack(f, chunks.get(f.original, {}), folder / str(i)))
+                         for i, f in enumerate(job.files)}
+            except (ExpertError, OSError, tarfile.TarError) as exc:
+                return failed(f"the job's input files: {exc}")
+            raw = relocate(raw, moved)
         try:
-            inputs = op.input_model.model_validate(job.inputs)
+            inputs = op.input_model.model_validate(raw)
         except Exception as exc:
             return failed(f"inputs do not fit `{job.capability}` of {job.expert}: {exc}")
         ctx = ExpertContext(run_id=job.run_id, node_id=job.node_id, run_dir=self.workdir / job.run_id,
