@@ -336,6 +336,8 @@ def runs_show(
 @_friendly
 def experts_list(
     as_json: Annotated[bool, typer.Option("--json", help="Full cards (with input/output schemas) as JSON.")] = False,
+    broker: Annotated[str | None, typer.Option(
+        "--broker", help="Also the experts live workers serve on this MQTT broker (EXPERT@WORKER).")] = None,
 ) -> None:
     """Every installed expert and its operations. Example: agentos experts list --json"""
     from rich.table import Table
@@ -343,6 +345,8 @@ def experts_list(
     from agentos.registry import Registry
 
     reg = Registry.discover()
+    if broker:
+        reg = Registry([*reg, *run_blocking_remote(broker, reg)])
     if as_json:
         sys.stdout.write(json.dumps({"experts": reg.catalogue(),
                                      "failures": [f.__dict__ for f in reg.failures]}, indent=2) + "\n")
@@ -357,6 +361,23 @@ def experts_list(
     out.print(table)
     for f in reg.failures:
         err.print(f"[yellow]could not load[/] {f.source}: {f.error}", highlight=False)
+
+
+def run_blocking_remote(url: str, local: Any) -> list[Any]:
+    """The experts the live workers on `url` serve, read from their retained announces."""
+    import asyncio
+
+    from agentos.bus import Dispatcher, parse_broker
+
+    async def read() -> list[Any]:
+        d = Dispatcher(parse_broker(url))
+        await d.start()
+        try:
+            return d.experts(local)
+        finally:
+            await d.close()
+
+    return asyncio.run(read())
 
 
 def main() -> None:

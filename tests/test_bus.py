@@ -346,3 +346,17 @@ def test_a_tls_broker_is_reached_with_its_ca_and_refused_without(tmp_path, monke
         assert r.ok and r.nodes["a"].expert == "stepper@w1"
     finally:
         broker.stop()
+
+
+def test_experts_list_shows_the_live_workers_experts(broker, tmp_path):
+    w1 = worker(broker.url(), "w1", ["stepper", "reader"], tmp_path)
+    try:
+        wait_for_workers(broker.url(), {"w1"})
+        proc = subprocess.run([sys.executable, "-m", "agentos", "experts", "list", "--json", "--broker", broker.url()],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "AGENTOS_EXPERT_MODULES": "", "PYTHONPATH": str(TESTS)})
+    finally:
+        stop(w1)
+    assert proc.returncode == 0, proc.stderr
+    names = {e["name"] for e in json.loads(proc.stdout)["experts"]}
+    assert {"stepper@w1", "reader@w1"} <= names
