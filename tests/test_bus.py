@@ -360,3 +360,38 @@ def test_experts_list_shows_the_live_workers_experts(broker, tmp_path):
     assert proc.returncode == 0, proc.stderr
     names = {e["name"] for e in json.loads(proc.stdout)["experts"]}
     assert {"stepper@w1", "reader@w1"} <= names
+
+
+def test_a_run_interrupted_mid_way_resumes_on_the_workers(broker, tmp_path):
+    w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
+    log = tmp_path / "effects.log"  # does not exist when a is sent, so the worker writes this very file
+    task = {"broker": broker.url(), "budget": {"retry_backoff_s": 0}, "graph": [
+        {"id": "a", "capability": "test.step", "inputs": {"value": 1, "log": str(log)}},
+        {"id": "b", "capability": "test.step", "inputs": {"value": "${a.value}", "delay": 2}}]}
+
+    async def interrupted() -> str:
+        started: list[str] = []
+
+        def on_event(event: Any) -> None:
+            if event.kind == "run.started":
+                started.append(event.run_id)
+            if event.kind == "job.dispatched" and event.node_id == "b":
+                run.cancel()  # Ctrl-C while b runs on the worker
+
+        run = asyncio.ensure_future(agentos.arun(task, registry=Registry([]), output=tmp_path / "runs",
+                                                 base_dir=tmp_path, on_event=on_event))
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        return started[0]
+
+    try:
+        wait_for_workers(broker.url(), {"w1"})
+        run_id = asyncio.run(interrupted())
+        again = agentos.run(resume=run_id, registry=Registry([]), output=tmp_path / "runs")  # broker from the journal
+    finally:
+        stop(w1)
+    assert again.ok, [n.error for n in again.nodes.values()]
+    assert again.nodes["a"].from_earlier_attempt and not again.nodes["b"].from_earlier_attempt
+    assert again.nodes["b"].expert == "stepper@w1" and again.output("b")["value"] == 3
+    assert log_lines(log) == ["start a", "end a"]  # a ran once, on the first attempt only
+    assert ":b:1:" in (tmp_path / "w1.log").read_text().split("cancelled by its run")[0].splitlines()[-1]

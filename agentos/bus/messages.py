@@ -103,6 +103,13 @@ class Job(_Message):
     files: list[FileInfo] = Field(default_factory=list, description="input files sent just before the job")
 
 
+class Cancel(_Message):
+    """The runtime no longer wants this job (the run was cancelled or timed out): stop it."""
+
+    kind: Literal["job.cancel"] = "job.cancel"
+    job_id: str
+
+
 class Progress(_Message):
     kind: Literal["job.progress"] = "job.progress"
     job_id: str
@@ -142,7 +149,7 @@ class Result(_Message):
                          "rewritten to the runtime's own")
 
 
-Message = Annotated[Announce | Gone | Heartbeat | Job | FilePart | Progress | Chunk | Result,
+Message = Annotated[Announce | Gone | Heartbeat | Job | FilePart | Cancel | Progress | Chunk | Result,
                     Field(discriminator="kind")]
 _MESSAGE: TypeAdapter[Any] = TypeAdapter(Message)
 

@@ -30,6 +30,7 @@ from agentos.bus.files import pack_inputs
 from agentos.bus.messages import (
     Announce,
     BusMessageError,
+    Cancel,
     Chunk,
     ExpertInfo,
     Gone,
@@ -289,6 +290,12 @@ class Dispatcher:
                     await self._client.publish(self.topics.jobs(worker), part, qos=1)
                 await self._client.publish(self.topics.jobs(worker), dump(job), qos=1)
             result = await future  # a lost broker resends it on reconnect; a lost worker fails it
+        except asyncio.CancelledError:  # the run stops: so does the job, wherever it runs
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._client.publish(self.topics.jobs(worker),
+                                                              dump(Cancel(job_id=job.job_id)), qos=1))
+            raise
         finally:
             self.pending.pop(job.job_id, None)
         ctx.emit_event(JobReturned(run_id=ctx.run_id, node_id=ctx.node_id, worker=worker, job_id=job.job_id,

@@ -28,6 +28,7 @@ from agentos.bus.messages import (
     Announce,
     ArtifactInfo,
     BusMessageError,
+    Cancel,
     Chunk,
     ExpertInfo,
     FilePart,
@@ -74,6 +75,7 @@ class Worker:
         self._inputs: dict[str, dict[str, dict[int, bytes]]] = {}  # job id -> input path -> its chunks so far
         self._client: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs: dict[str, asyncio.Task[None]] = {}  # job id -> its task, while it runs
         self.connected = asyncio.Event()
         self.jobs_run = 0
 
@@ -140,6 +142,11 @@ class Worker:
                 self._inputs.setdefault(job.job_id, {}).setdefault(job.original, {})[job.index] = \
                     base64.b64decode(job.data)
             return
+        if isinstance(job, Cancel):
+            if (task := self._jobs.get(job.job_id)) is not None:
+                log.info("worker %s: job %s cancelled by its run", self.id, job.job_id)
+                task.cancel()
+            return
         if not isinstance(job, Job):
             log.warning("worker %s: dropped a %s on its job topic (only jobs go there)", self.id, job.kind)
             return
@@ -157,7 +164,9 @@ class Worker:
         self._running.add(job.job_id)
         task = asyncio.create_task(self._run(job), name=f"job:{job.job_id}")
         self._tasks.add(task)
+        self._jobs[job.job_id] = task
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._jobs.pop(job.job_id, None))
 
     async def _run(self, job: Job) -> None:
         started = time.perf_counter()
@@ -204,6 +213,9 @@ class Worker:
                             attempt=job.attempt, emit=self._progress(job), expert_name=job.expert)
         try:
             out = await exp.run(job.capability, inputs, ctx)
+        except asyncio.CancelledError:
+            ctx.cancel()  # an expert working in a thread polls this
+            raise
         except Exception as exc:  # the runtime decides what a failure means (retry elsewhere, replan)
             return failed(str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}")
         root = ctx.artifacts.root.resolve()
