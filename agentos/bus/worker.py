@@ -48,6 +48,7 @@ from agentos.sdk import Expert, ExpertContext
 
 log = logging.getLogger("agentos.worker")
 KEEP_RESULTS = 1000  # finished jobs remembered, so a redelivery is answered without running it again
+KEEP_BYTES = 256 * 1024 * 1024  # ... and at most this much of what they sent (the oldest go first)
 BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
@@ -70,6 +71,7 @@ class Worker:
         self.topics = topics or Topics()
         self._slots = asyncio.Semaphore(concurrency)
         self._done: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()  # job id -> messages it sent
+        self._kept = 0  # bytes in _done
         self._running: set[str] = set()
         self._outbox: list[tuple[str, bytes]] = []  # sent while disconnected: sent again on reconnect
         self._inputs: dict[str, dict[str, dict[int, bytes]]] = {}  # job id -> input path -> its chunks so far
@@ -177,8 +179,10 @@ class Worker:
             result.duration_s = round(time.perf_counter() - started, 6)
             sent = [(job.reply_to, dump(c)) for c in chunks] + [(job.reply_to, dump(result))]
             self._done[job.job_id] = sent
-            while len(self._done) > KEEP_RESULTS:
-                self._done.popitem(last=False)
+            self._kept += sum(len(data) for _, data in sent)
+            while len(self._done) > KEEP_RESULTS or (self._kept > KEEP_BYTES and len(self._done) > 1):
+                _, old = self._done.popitem(last=False)
+                self._kept -= sum(len(data) for _, data in old)
             self.jobs_run += 1
         finally:
             self._running.discard(job.job_id)
