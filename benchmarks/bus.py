@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_experts import napper
 from bench_util import machine, package_version
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -38,29 +38,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from mosquitto_broker import Mosquitto  # noqa: E402
 
-from agentos import ExpertContext, expert  # noqa: E402
+from agentos import ExpertContext  # noqa: E402
 from agentos.bus import Dispatcher, Worker, parse_broker  # noqa: E402
 from agentos.bus.messages import Topics  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "bus.json"
 REPEATS = 5
 console = Console(width=120)
-
-
-class NapIn(BaseModel):
-    seconds: float = 0.0
-    value: int = 0
-
-
-class NapOut(BaseModel):
-    value: int
-
-
-@expert(name="napper", domain="bench", capability="bench.nap", cost=0.0)
-async def napper(inputs: NapIn, ctx: ExpertContext) -> NapOut:
-    """Sleeps, then answers: a job whose only cost is its wait."""
-    await asyncio.sleep(inputs.seconds)
-    return NapOut(value=inputs.value + 1)
 
 
 async def _raw_round_trips(url: str, n: int, size: int) -> float:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
@@ -23,15 +22,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_experts import napper
 from bench_util import machine
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agentos import ExpertContext, Registry, expert  # noqa: E402
+from agentos import Registry  # noqa: E402
 from experts.gui.browser import find_chromium  # noqa: E402
 from host_model.testing import serve_in_thread  # noqa: E402
 from ui import UiSettings, create_app  # noqa: E402
@@ -40,25 +39,9 @@ OUT = ROOT / "benchmarks" / "results" / "ui.json"
 console = Console(width=130)
 
 
-class TickIn(BaseModel):
-    value: int = 0
-    delay: float = 0.0
-
-
-class TickOut(BaseModel):
-    value: int
-
-
-@expert(name="ticker", domain="bench", capability="bench.tick", cost=0.0, latency_s=0.01)
-async def ticker(inputs: TickIn, ctx: ExpertContext) -> TickOut:
-    """Waits `delay` seconds and returns value + 1: a node whose only work is to make events."""
-    await asyncio.sleep(inputs.delay)
-    return TickOut(value=inputs.value + 1)
-
-
 def chain(n: int, delay: float) -> dict[str, Any]:
-    nodes = [{"id": "n0", "capability": "bench.tick", "inputs": {"delay": delay}}]
-    nodes += [{"id": f"n{i}", "capability": "bench.tick", "inputs": {"value": f"${{n{i - 1}.value}}", "delay": delay}}
+    nodes = [{"id": "n0", "capability": "bench.nap", "inputs": {"seconds": delay}}]
+    nodes += [{"id": f"n{i}", "capability": "bench.nap", "inputs": {"value": f"${{n{i - 1}.value}}", "seconds": delay}}
               for i in range(1, n)]
     return {"name": f"chain of {n}", "graph": nodes, "budget": {"max_nodes": n}}
 
@@ -66,7 +49,7 @@ def chain(n: int, delay: float) -> dict[str, Any]:
 def layers(n: int, width: int = 50) -> dict[str, Any]:
     nodes = []
     for i in range(n):
-        node: dict[str, Any] = {"id": f"n{i}", "capability": "bench.tick"}
+        node: dict[str, Any] = {"id": f"n{i}", "capability": "bench.nap"}
         if i >= width:
             node["after"] = [f"n{i - width}"]
         nodes.append(node)
@@ -126,7 +109,7 @@ def run(nodes: int, events_nodes: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(UiSettings(runs_root=Path(tmp) / "runs", router_state=None), Registry([ticker]))
+        app = create_app(UiSettings(runs_root=Path(tmp) / "runs", router_state=None), Registry([napper]))
         with serve_in_thread(app) as url, httpx.Client(base_url=url.removesuffix("/v1"), timeout=60) as client, \
                 sync_playwright() as pw:
             base = url.removesuffix("/v1")

@@ -84,6 +84,18 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             p.kill()
 
 
+def run_on_w1(url: str, tmp_path: Path, task: dict[str, Any], experts: tuple[str, ...] = ("stepper",),
+              **kwargs: Any) -> agentos.RunResult:
+    """`task` run with one worker, w1, serving `experts`, and none of this machine's experts."""
+    w1 = worker(url, "w1", list(experts), tmp_path)
+    try:
+        wait_for_workers(url, {"w1"})
+        return agentos.run(task, registry=Registry([]), broker=url, output=tmp_path / "runs", base_dir=tmp_path,
+                           **kwargs)
+    finally:
+        stop(w1)
+
+
 SPLIT = {"graph": [
     {"id": "a", "capability": "test.step", "inputs": {"value": 1}},
     {"id": "b", "capability": "test.step", "inputs": {"value": "${a.value}"}},
@@ -128,13 +140,7 @@ def _events(r: agentos.RunResult) -> list[dict[str, Any]]:
 
 
 def test_artifacts_come_back_whole_into_the_run_folder(broker, tmp_path):
-    w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
-    try:
-        wait_for_workers(broker.url(), {"w1"})
-        r = agentos.run({"graph": [{"id": "a", "capability": "test.step", "inputs": {"value": 41}}]},
-                        registry=Registry([]), broker=broker.url(), output=tmp_path / "runs", base_dir=tmp_path)
-    finally:
-        stop(w1)
+    r = run_on_w1(broker.url(), tmp_path, {"graph": [{"id": "a", "capability": "test.step", "inputs": {"value": 41}}]})
     assert r.ok, [n.error for n in r.nodes.values()]
     written = Path(r.run_dir) / "artifacts" / "a" / "value.txt"  # the worker wrote it in its own folder
     assert written.read_text() == "42" and r.nodes["a"].artifacts == ["artifacts/a/value.txt"]
@@ -336,13 +342,8 @@ def test_a_tls_broker_is_reached_with_its_ca_and_refused_without(tmp_path, monke
             asyncio.run(connect())  # the self-signed certificate is in no system store
         monkeypatch.setenv("AGENTOS_MQTT_CA", str(broker.ca))
         assert asyncio.run(connect()) == []
-        w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
-        try:
-            wait_for_workers(broker.url(), {"w1"})
-            r = agentos.run({"graph": [{"id": "a", "capability": "test.step", "inputs": {"value": 1}}]},
-                            registry=Registry([]), broker=broker.url(), output=tmp_path / "runs", base_dir=tmp_path)
-        finally:
-            stop(w1)
+        r = run_on_w1(broker.url(), tmp_path, {"graph": [{"id": "a", "capability": "test.step",
+                                                           "inputs": {"value": 1}}]})
         assert r.ok and r.nodes["a"].expert == "stepper@w1"
     finally:
         broker.stop()
