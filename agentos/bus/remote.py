@@ -302,9 +302,11 @@ class Dispatcher:
                                    ok=result.ok))
         if not result.ok:
             raise ExpertError(f"on worker {worker}: {result.error}")
-        local_root = self._write_artifacts(pending, result, ctx)
+        self._write_artifacts(pending, result, ctx)
         ctx.cost = result.cost
-        output = _rewrite(result.output or {}, result.workdir, str(local_root)) if result.workdir else result.output
+        output = result.output or {}
+        if result.artifacts and result.workdir:  # paths only point into a folder that has files
+            output = _rewrite(output, result.workdir, str(ctx.artifacts.root.resolve()))
         return op.output_model.model_validate(output)
 
     async def _wait_for(self, worker: str) -> None:
@@ -318,7 +320,7 @@ class Dispatcher:
                 raise ExpertError(f"worker {worker} is gone")
             await asyncio.sleep(0.1)
 
-    def _write_artifacts(self, p: _Pending, result: Result, ctx: ExpertContext) -> Path:
+    def _write_artifacts(self, p: _Pending, result: Result, ctx: ExpertContext) -> None:
         for info in result.artifacts:
             parts = p.parts.get(info.path, {})
             if sorted(parts) != list(range(info.chunks)):
@@ -328,7 +330,6 @@ class Dispatcher:
             if len(data) != info.size or hashlib.sha256(data).hexdigest() != info.sha256:
                 raise ExpertError(f"artifact {info.path} from worker {p.worker} does not match its checksum")
             ctx.artifacts.write_bytes(info.path, data)
-        return ctx.artifacts.root.resolve()
 
 
 def _rewrite(value: Any, old: str, new: str) -> Any:

@@ -186,8 +186,11 @@ class Worker:
             self.jobs_run += 1
         finally:
             self._running.discard(job.job_id)
-        for topic, data in sent:
-            self._send(topic, data)
+        for topic, data in sent:  # in this job's own task: in order, and no task per message
+            if self._client is None:
+                self._outbox.append((topic, data))
+            else:
+                await self._publish(topic, data, keep=True)
 
     async def _execute(self, job: Job) -> tuple[Result, list[Chunk]]:
         def failed(error: str) -> tuple[Result, list[Chunk]]:
@@ -222,8 +225,10 @@ class Worker:
             raise
         except Exception as exc:  # the runtime decides what a failure means (retry elsewhere, replan)
             return failed(str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}")
-        root = ctx.artifacts.root.resolve()
+        root = ctx.artifacts.root
         infos, chunks = [], []
+        if root.is_dir():
+            root = root.resolve()
         for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
             data = path.read_bytes()
             rel = str(path.relative_to(root))
