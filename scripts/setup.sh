@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine, idempotent: installs the system parts AgentOS's experts and tests
-# drive (Chromium, Mosquitto, espeak-ng, Tesseract OCR) when they are missing, then AgentOS itself.
+# drive (Chromium, Mosquitto, espeak-ng, Tesseract OCR, openssl) when they are missing, then AgentOS itself.
 #   scripts/setup.sh            # AgentOS + test tools (extra "dev")
 #   scripts/setup.sh all        # every extra
 # torch comes first, pinned: 2.13.0 is a CPU build on local disk here, while a bare `torch`
@@ -14,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the bus tests make a TLS broker's certificate
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
