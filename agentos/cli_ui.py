@@ -1,4 +1,4 @@
-"""`agentos ui`: serve the showcase web app (the API and its event streams) on this machine.
+"""`agentos ui`: serve the showcase web page and its API (samples, runs, live events) on this machine.
 
 It binds to 127.0.0.1 unless told otherwise; any other address exposes runs to the network, so it
 then wants a token ($AGENTOS_UI_TOKEN or --token) on every request. FastAPI and uvicorn are
@@ -35,9 +35,9 @@ def ui_command(
     token: Annotated[str | None, typer.Option(envvar=TOKEN_ENV, help="Token every request must carry.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs folder (default ./runs).")] = None,
 ) -> None:
-    """Serve the showcase: samples, runs and their live events (SSE), artifacts.
+    """Serve the showcase page: four tabs of runnable samples, the live task graph, results, the router.
 
-    Example: agentos ui --port 8765   (then GET http://127.0.0.1:8765/api/samples)
+    Example: agentos ui --port 8765   (then open http://127.0.0.1:8765/)
     """
     if not _loopback(host) and not token:
         raise UserError(f"binding to {host} exposes runs to the network: give --token (or ${TOKEN_ENV}), "
@@ -48,6 +48,6 @@ def ui_command(
     from ui import UiSettings, create_app
 
     app = create_app(UiSettings(runs_root=output or default_runs_root(), token=token))
-    out.print(f"AgentOS showcase API on http://{host}:{port}/api/samples (schema: /openapi.json); "
-              "the page itself is still to come (issue #11)", highlight=False)
+    link = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+    out.print(f"AgentOS showcase on {link} (API schema: /openapi.json); Ctrl-C stops it", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
