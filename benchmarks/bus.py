@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_experts import napper
-from bench_util import machine, package_version
+from bench_util import machine, package_version, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -194,9 +194,7 @@ def main() -> None:
         s.add_row(str(row["workers"]), f"{row['jobs_per_s']:.1f}", f"{row['ideal_jobs_per_s']:.1f}",
                   f"{row['efficiency']:.0%}")
     console.print(s)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {args.out}")
+    write_report(args.out, report, console.print)
 
 
 if __name__ == "__main__":

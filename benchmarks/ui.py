@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_experts import napper
-from bench_util import machine
+from bench_util import machine, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -160,9 +160,7 @@ def main() -> None:
     lt.add_row("the graph shows every node", f"{load['graph_s']:.2f}")
     lt.add_row("the result shows every node", f"{load['result_s']:.2f}")
     console.print(lt)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {args.out}")
+    write_report(args.out, report, console.print)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench_util import machine
+from bench_util import machine, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -255,9 +254,7 @@ def main() -> None:
     report["action_items"] = action_rows()
     if not args.quick:
         report["command_to_graph"] = graph_rows(recognisers)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    console.print(f"wrote {args.out}")
+    write_report(args.out, report, console.print)
 
 
 if __name__ == "__main__":
