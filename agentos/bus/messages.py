@@ -72,22 +72,32 @@ class Heartbeat(_Message):
     busy: int = 0
 
 
-class FileInfo(_Message):
-    original: str = Field(description="the path as the job's inputs name it on the runtime's machine")
-    name: str
-    form: Literal["file", "folder"] = Field(description="a folder travels as a tar of its contents")
+class _Blob(_Message):
+    """Bytes sent in chunks: how many, and what the whole must add up to."""
+
     size: int = Field(ge=0)
     sha256: str
     chunks: int = Field(ge=1)
 
 
-class FilePart(_Message):
-    kind: Literal["job.file"] = "job.file"
+class _Part(_Message):
+    """One chunk of a blob."""
+
     job_id: str
-    original: str
     index: int = Field(ge=0)
     total: int = Field(ge=1)
     data: str = Field(description="base64")
+
+
+class FileInfo(_Blob):
+    original: str = Field(description="the path as the job's inputs name it on the runtime's machine")
+    name: str
+    form: Literal["file", "folder"] = Field(description="a folder travels as a tar of its contents")
+
+
+class FilePart(_Part):
+    kind: Literal["job.file"] = "job.file"
+    original: str
 
 
 class Job(_Message):
@@ -118,21 +128,14 @@ class Progress(_Message):
     message: str = ""
 
 
-class Chunk(_Message):
+class Chunk(_Part):
     kind: Literal["job.chunk"] = "job.chunk"
-    job_id: str
     worker: str
     path: str = Field(description="relative to the node's artifacts folder")
-    index: int = Field(ge=0)
-    total: int = Field(ge=1)
-    data: str = Field(description="base64")
 
 
-class ArtifactInfo(_Message):
+class ArtifactInfo(_Blob):
     path: str
-    size: int = Field(ge=0)
-    sha256: str
-    chunks: int = Field(ge=0)
 
 
 class Result(_Message):
