@@ -346,7 +346,7 @@ def experts_list(
 
     reg = Registry.discover()
     if broker:
-        reg = Registry([*reg, *run_blocking_remote(broker, reg)])
+        reg = Registry([*reg, *_remote_experts(broker, reg)])
     if as_json:
         sys.stdout.write(json.dumps({"experts": reg.catalogue(),
                                      "failures": [f.__dict__ for f in reg.failures]}, indent=2) + "\n")
@@ -363,7 +363,7 @@ def experts_list(
         err.print(f"[yellow]could not load[/] {f.source}: {f.error}", highlight=False)
 
 
-def run_blocking_remote(url: str, local: Any) -> list[Any]:
+def _remote_experts(url: str, local: Any) -> list[Any]:
     """The experts the live workers on `url` serve, read from their retained announces."""
     import asyncio
 

@@ -212,8 +212,6 @@ def test_credentials_and_topic_acls_are_enforced(tmp_path):
     broker = Mosquitto(tmp_path / "broker", users=PASSWORDS, acl=WORKER_ACL).start()
     try:
         async def check() -> None:
-            import aiomqtt
-
             with pytest.raises(ExpertError, match="cannot reach the broker"):
                 await Dispatcher(parse_broker(broker.url())).start()  # no credentials
             with pytest.raises(ExpertError, match="cannot reach the broker"):
@@ -239,7 +237,6 @@ def test_credentials_and_topic_acls_are_enforced(tmp_path):
                     async with asyncio.timeout(1.5):
                         await asyncio.gather(collect(rt, 2), collect(w2, 1))
                 assert got == [(topics.replies("r1", "w2"), b'{"own": true}')]
-                del aiomqtt
 
         asyncio.run(check())
     finally:

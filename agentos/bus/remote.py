@@ -20,7 +20,6 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
@@ -71,7 +70,6 @@ class _Pending:
     job: Job
     worker: str
     future: asyncio.Future[Result]
-    artifacts_dir: Path
     progress: Any = None
     parts: dict[str, dict[int, bytes]] = field(default_factory=dict)
     inputs_sent: list[bytes] = field(default_factory=list)  # the input files' chunks, sent again with the job
@@ -124,7 +122,6 @@ class Dispatcher:
         self.identifier = identifier or f"agentos-run-{secrets.token_hex(4)}"
         self.workers: dict[str, _WorkerState] = {}
         self.pending: dict[str, _Pending] = {}
-        self.rejected = 0  # messages that did not validate
         self._client: Any = None
         self._connected = asyncio.Event()
         self._since = 0.0  # when the current connection began: silence before it is the broker's, not a worker's
@@ -238,12 +235,10 @@ class Dispatcher:
         try:
             message = parse(payload)
         except BusMessageError as exc:
-            self.rejected += 1
             log.warning("dropped a message on %s: %s", topic, exc)
             return
         sender = topic.split("/")[-1] if topic.startswith(f"{self.topics.root}/runs/") else topic.split("/")[-2]
         if getattr(message, "worker", sender) != sender:  # a worker may only speak for itself
-            self.rejected += 1
             log.warning("dropped a %s on %s: it claims to come from %s", message.kind, topic, message.worker)
             return
         if isinstance(message, Announce):
@@ -267,7 +262,6 @@ class Dispatcher:
             if p is not None and message.worker == p.worker and not p.future.done():
                 p.future.set_result(message)  # a duplicate result of a finished job finds nothing pending
         else:
-            self.rejected += 1
             log.warning("dropped a %s on %s: not a message for the runtime", message.kind, topic)
 
     # jobs ----------------------------------------------------------------------------------------
@@ -280,7 +274,7 @@ class Dispatcher:
         job = Job(job_id=job_id, run_id=ctx.run_id, node_id=ctx.node_id, attempt=ctx.attempt, expert=expert.remote_name,
                   capability=op.capability, inputs=raw, reply_to=self.topics.replies(ctx.run_id, worker), files=files)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        pending = _Pending(job, worker, future, ctx.artifacts.root, progress=ctx.progress,
+        pending = _Pending(job, worker, future, progress=ctx.progress,
                            inputs_sent=[dump(part) for part in parts])
         self.pending[job.job_id] = pending
         ctx.emit_event(JobDispatched(run_id=ctx.run_id, node_id=ctx.node_id, worker=worker, job_id=job.job_id))

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 from agentos.errors import ExpertError
 from experts.voice.vad import (
@@ -62,24 +62,10 @@ class DiarizeSettings(BaseModel):
     max_speakers: int = Field(8, ge=1, le=32)
 
 
-class SpeakerTurn(BaseModel):
-    """One speaker speaking without a break, in seconds."""
-
-    model_config = ConfigDict(frozen=True)
+class SpeakerTurn(SpeechRegion):
+    """One speaker speaking without a break, in seconds: a speech region with its speaker."""
 
     speaker: str = Field(min_length=1)
-    start: float = Field(ge=0)
-    end: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SpeakerTurn:
-        if self.end < self.start:
-            raise ValueError(f"turn of {self.speaker} ends ({self.end}) before it starts ({self.start})")
-        return self
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
 
 
 class Diarization(BaseModel):
