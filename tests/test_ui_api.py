@@ -102,7 +102,18 @@ def test_a_sample_runs_to_its_result_and_its_artifacts_are_served(api):
     assert got.status_code == 200 and got.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_an_edited_sample_runs_as_edited_and_a_bad_edit_names_the_problem(api):
+@pytest.mark.slow
+def test_an_edited_sample_runs_as_edited(api):
+    text = (SHOWCASES / "image" / "image-c.yaml").read_text()
+    edited = text.replace("Aurora 14 laptop at a glance", "Edited on the page")
+    run_id = api.post("/api/runs", data={"sample": "image-c", "task_text": edited}).json()["run_id"]
+    assert events(api, run_id)[-1]["status"] == "succeeded"
+    out = api.get(f"/api/runs/{run_id}").json()["result"]["nodes"]["infographic"]["output"]
+    layers = Path(out["layers"]).read_text()
+    assert "Edited on the page" in layers and "Aurora 14 laptop at a glance" not in layers
+
+
+def test_a_bad_edit_of_a_sample_names_the_problem_and_its_line(api):
     text = (SHOWCASES / "image" / "image-c.yaml").read_text()
     bad = api.post("/api/runs", data={"sample": "image-c", "task_text": text.replace("image.infographic",
                                                                                      "image.infographix")})
