@@ -260,6 +260,8 @@ def test_malformed_and_oversized_messages_are_dropped_with_a_log_line(broker, tm
             job = {"kind": "job", "job_id": "j-12345678", "run_id": "r1", "node_id": "n", "expert": "stepper",
                    "capability": "test.step", "inputs": {}, "reply_to": topics.replies("r1", "w2")}
             await c.publish(topics.jobs("w1"), json.dumps(job).encode(), qos=1)  # answers on another's topic
+            escape = {**job, "run_id": "..", "node_id": "../../outside", "reply_to": topics.replies("..", "w1")}
+            await c.publish(topics.jobs("w1"), json.dumps(escape).encode(), qos=1)  # folders outside its workdir
             await c.publish(topics.replies("r1", "w1"), b"[1, 2", qos=1)
         await asyncio.sleep(0.5)
         result = await agentos.arun({"graph": [{"id": "a", "capability": "test.step", "inputs": {"value": 1}}]},
@@ -275,6 +277,8 @@ def test_malformed_and_oversized_messages_are_dropped_with_a_log_line(broker, tm
     assert "dropped a message on its job topic: not a valid message" in text
     assert f"over the {MAX_MESSAGE_BYTES}-byte limit" in text
     assert "asks for replies on agentos/runs/r1/w2, not this worker's topic" in text
+    assert "not a valid message: job.run_id: String should match pattern" in text
+    assert not (tmp_path / "outside").exists()
     assert "stepper" not in [line for line in text.splitlines() if "Traceback" in line]
 
 

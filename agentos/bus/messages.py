@@ -15,7 +15,6 @@ Topics (`agentos/` by default):
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a message larger than this is refused unread
 CHUNK_BYTES = 256 * 1024  # artifact bytes per chunk message (before base64)
 ROOT = "agentos"
+SAFE_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
 
 
 class BusMessageError(ValueError):
@@ -103,8 +103,9 @@ class FilePart(_Part):
 class Job(_Message):
     kind: Literal["job"] = "job"
     job_id: str = Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9._:-]+$")
-    run_id: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
-    node_id: str
+    # both name folders on the worker: no separator, and no leading dot (so never "." or "..")
+    run_id: str = Field(pattern=SAFE_NAME)
+    node_id: str = Field(pattern=SAFE_NAME)
     attempt: int = 1
     expert: str
     capability: str
@@ -161,15 +162,13 @@ def parse(payload: bytes | bytearray | str) -> Any:
     """The message in `payload`; BusMessageError (saying why) when it is too large or not a valid message."""
     if len(payload) > MAX_MESSAGE_BYTES:
         raise BusMessageError(f"message of {len(payload)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BusMessageError(f"not JSON: {exc}") from None
-    try:
-        return _MESSAGE.validate_python(data)
+    try:  # pydantic-core parses and validates in one pass, without building the JSON tree in Python first
+        return _MESSAGE.validate_json(payload)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"]))
+        if first["type"] == "json_invalid":
+            raise BusMessageError(f"not JSON: {first['ctx']['error']}") from None
+        where = ".".join(map(str, first["loc"])) or "the message"
         raise BusMessageError(f"not a valid message: {where}: {first['msg']}") from None
 
 
