@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from agentos.bus.broker import Broker
+from agentos.bus.broker import Broker, until_disconnected
 from agentos.bus.files import pack_inputs
 from agentos.bus.messages import (
     Announce,
@@ -134,7 +134,7 @@ class Dispatcher:
         import aiomqtt
 
         try:  # the first connection is tried once, so a wrong URL or password is an error, not a hang
-            client = self.broker.client(self.identifier)
+            client = self.broker.client(self.identifier, on_message=self._receive)
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
             raise ExpertError(f"cannot reach the broker {self.broker}: {exc}") from None
@@ -150,7 +150,7 @@ class Dispatcher:
         while True:
             try:
                 if client is None:
-                    client = self.broker.client(self.identifier)
+                    client = self.broker.client(self.identifier, on_message=self._receive)
                     await client.__aenter__()
                 self._client, attempt, self._since = client, 0, time.time()
                 await client.subscribe(self.topics.all_workers, qos=1)
@@ -160,8 +160,7 @@ class Dispatcher:
                     for part in p.inputs_sent:
                         await client.publish(self.topics.jobs(p.worker), part, qos=1)
                     await client.publish(self.topics.jobs(p.worker), dump(p.job), qos=1)
-                async for message in client.messages:
-                    self._receive(str(message.topic), bytes(message.payload))
+                await until_disconnected(client)
             except aiomqtt.MqttError as exc:
                 self._connected.clear()
                 self._client = None

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from agentos.bus.broker import Broker
+from agentos.bus.broker import Broker, until_disconnected
 from agentos.bus.files import relocate, unpack
 from agentos.bus.messages import (
     CHUNK_BYTES,
@@ -94,7 +94,8 @@ class Worker:
                             qos=1, retain=True)
         while True:
             try:
-                async with self.broker.client(f"agentos-worker-{self.id}", will=will) as client:
+                async with self.broker.client(f"agentos-worker-{self.id}", will=will,
+                                              on_message=self._receive) as client:
                     self._client, attempt = client, 0
                     await client.subscribe(self.topics.jobs(self.id), qos=1)
                     await client.publish(self.topics.status(self.id), dump(self.announce()), qos=1, retain=True)
@@ -103,8 +104,7 @@ class Worker:
                     await self._flush()
                     beat = asyncio.create_task(self._beat(client))
                     try:
-                        async for message in client.messages:
-                            self._receive(message.payload)
+                        await until_disconnected(client)
                     finally:
                         beat.cancel()
             except aiomqtt.MqttError as exc:
@@ -131,9 +131,9 @@ class Worker:
                                  dump(Heartbeat(worker=self.id, ts=time.time(), busy=len(self._running))), qos=0)
             await asyncio.sleep(self.heartbeat_s)
 
-    def _receive(self, payload: Any) -> None:
+    def _receive(self, topic: str, payload: bytes) -> None:  # the one topic it subscribes to: its jobs
         try:
-            job = parse(bytes(payload))
+            job = parse(payload)
         except BusMessageError as exc:
             log.warning("worker %s: dropped a message on its job topic: %s", self.id, exc)
             return
@@ -225,20 +225,19 @@ class Worker:
             raise
         except Exception as exc:  # the runtime decides what a failure means (retry elsewhere, replan)
             return failed(str(exc) if isinstance(exc, AgentOSError) else f"{type(exc).__name__}: {exc}")
-        root = ctx.artifacts.root
         infos, chunks = [], []
-        if root.is_dir():
-            root = root.resolve()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
+        files = ctx.artifacts.files()  # none, without a look at the disk, unless the expert asked for a path
+        for path in files:
             data = path.read_bytes()
-            rel = str(path.relative_to(root))
+            rel = str(path.relative_to(ctx.artifacts.root))
             pieces = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
             infos.append(ArtifactInfo(path=rel, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                                       chunks=len(pieces)))
             chunks += [Chunk(job_id=job.job_id, worker=self.id, path=rel, index=i, total=len(pieces),
                              data=base64.b64encode(piece).decode()) for i, piece in enumerate(pieces)]
+        workdir = str(ctx.artifacts.root.resolve()) if files else ""
         return Result(job_id=job.job_id, worker=self.id, ok=True, output=out.model_dump(mode="json"),
-                      artifacts=infos, cost=ctx.cost, workdir=str(root)), chunks
+                      artifacts=infos, cost=ctx.cost, workdir=workdir), chunks
 
     def _progress(self, job: Job) -> Any:
         loop = asyncio.get_running_loop()
