@@ -45,7 +45,7 @@ from agentos.bus import Dispatcher, Worker, parse_broker  # noqa: E402
 from agentos.bus.messages import Topics  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "bus.json"
-REPEATS = 5
+REPEATS = 7
 console = Console(width=120)
 
 

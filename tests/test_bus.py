@@ -397,3 +397,28 @@ def test_a_run_interrupted_mid_way_resumes_on_the_workers(broker, tmp_path):
     assert again.nodes["b"].expert == "stepper@w1" and again.output("b")["value"] == 3
     assert log_lines(log) == ["start a", "end a"]  # a ran once, on the first attempt only
     assert ":b:1:" in (tmp_path / "w1.log").read_text().split("cancelled by its run")[0].splitlines()[-1]
+
+
+def test_a_handler_that_fails_is_logged_and_the_connection_keeps_delivering(broker, tmp_path, caplog):
+    """Messages are handed to `on_message` inside aiomqtt's read callback: a bug there must not end the connection."""
+    caplog.set_level(logging.ERROR)
+    seen: list[bytes] = []
+
+    def handler(topic: str, payload: bytes) -> None:
+        if payload == b"boom":
+            raise RuntimeError("a handler bug")
+        seen.append(payload)
+
+    async def scenario() -> None:
+        b = parse_broker(broker.url())
+        async with b.client("listener", on_message=handler) as listener, b.client("talker") as talker:
+            await listener.subscribe("t/x", qos=1)
+            for payload in (b"one", b"boom", b"two"):
+                await talker.publish("t/x", payload, qos=1)
+            deadline = time.monotonic() + 10
+            while len(seen) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+
+    asyncio.run(scenario())
+    assert seen == [b"one", b"two"]
+    assert "handling a message on t/x failed" in caplog.text and "a handler bug" in caplog.text
