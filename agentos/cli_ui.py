@@ -34,6 +34,8 @@ def ui_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     token: Annotated[str | None, typer.Option(envvar=TOKEN_ENV, help="Token every request must carry.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs folder (default ./runs).")] = None,
+    broker: Annotated[str | None, typer.Option(envvar="AGENTOS_BROKER", help="MQTT broker (mqtt://USER@HOST:PORT) "
+                                               "whose workers' experts the runs may use; the page lists them.")] = None,
 ) -> None:
     """Serve the showcase page: four tabs of runnable samples, the live task graph, results, the router.
 
@@ -42,12 +44,16 @@ def ui_command(
     if not _loopback(host) and not token:
         raise UserError(f"binding to {host} exposes runs to the network: give --token (or ${TOKEN_ENV}), "
                         "or bind to 127.0.0.1")
+    if broker:
+        from agentos.bus import parse_broker
+
+        parse_broker(broker)  # a malformed URL is said now, not on the first request
     import uvicorn
 
     from agentos.api import default_runs_root
     from ui import UiSettings, create_app
 
-    app = create_app(UiSettings(runs_root=output or default_runs_root(), token=token))
+    app = create_app(UiSettings(runs_root=output or default_runs_root(), token=token, broker=broker))
     link = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
     out.print(f"AgentOS showcase on {link} (API schema: /openapi.json); Ctrl-C stops it", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")

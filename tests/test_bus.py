@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bus_workers import stop, wait_for_workers, worker
 from mosquitto_broker import WORKER_ACL, Mosquitto
 from support_experts import EXPERTS, log_lines
 
@@ -39,49 +39,6 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     b = Mosquitto(tmp_path / "broker").start()
     yield b
     b.stop()
-
-
-def worker(url: str, ident: str, experts: list[str], folder: Path, *, heartbeat: float = 0.5,
-           password: str | None = None) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AGENTOS_EXPERT_MODULES": "support_experts",
-           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    if password:
-        env["AGENTOS_MQTT_PASSWORD"] = password
-    args = [sys.executable, "-m", "agentos", "worker", "--broker", url, "--id", ident, "--workdir",
-            str(folder / ident), "--heartbeat", str(heartbeat)]
-    for e in experts:
-        args += ["--expert", e]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=(folder / f"{ident}.log").open("wb"))
-
-
-def wait_for_workers(url: str, names: set[str], timeout_s: float = 30, password: str | None = None) -> None:
-    async def watch() -> None:
-        b = parse_broker(url)
-        if password:
-            b.password = password
-        d = Dispatcher(b)
-        await d.start(settle_s=0)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while not names <= set(d.live_workers()):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"workers {names - set(d.live_workers())} never announced")
-                await asyncio.sleep(0.05)
-        finally:
-            await d.close()
-
-    asyncio.run(watch())
-
-
-def stop(*procs: subprocess.Popen[bytes]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def run_on_w1(url: str, tmp_path: Path, task: dict[str, Any], experts: tuple[str, ...] = ("stepper",),

@@ -4,12 +4,15 @@ or an uploaded task file, their events over SSE, cancel, artifacts, and every ki
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bus_workers import stop, wait_for_workers, worker
+from mosquitto_broker import Mosquitto
 from support_experts import EXPERTS
 
 from agentos import Registry
@@ -231,6 +234,10 @@ def test_agentos_ui_refuses_to_bind_beyond_loopback_without_a_token():
     proc = subprocess.run([sys.executable, "-m", "agentos", "ui", "--host", "0.0.0.0"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "give --token" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "agentos", "ui", "--broker", "http://broker.lan"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "broker URL 'http://broker.lan': use mqtt://" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_the_router_panel_shows_what_the_runs_taught_it(tmp_path, monkeypatch):
@@ -267,3 +274,44 @@ def test_a_sample_input_is_replaced_by_an_upload_without_touching_the_sample(api
     bad = api.post("/api/runs", data={"sample": "image-c", "replace": ["nope"]}, files=[("files", ("x.csv", table))])
     assert bad.status_code == 400 and "its file inputs are: spec" in bad.json()["detail"]
     assert api.get("/api/samples/image-c").json()["file_inputs"] == {"spec": "assets/product-spec.csv"}
+
+
+# ---- workers on a broker ---------------------------------------------------------------------------
+
+def test_without_a_broker_the_workers_list_says_there_is_none(api):
+    assert api.get("/api/workers").json() == {"broker": None, "error": None, "workers": []}
+
+
+def test_a_broker_that_cannot_be_reached_is_said_and_the_rest_works(tmp_path):
+    for client in _server(tmp_path, Registry(EXPERTS), broker="mqtt://127.0.0.1:1"):
+        listed = client.get("/api/workers").json()
+        assert listed["broker"] == "mqtt://127.0.0.1:1" and listed["workers"] == []
+        assert "cannot reach the broker mqtt://127.0.0.1:1" in listed["error"]
+        assert client.get("/api/samples").status_code == 200
+
+
+def test_workers_are_listed_and_a_run_from_the_page_uses_their_experts(tmp_path):
+    broker = Mosquitto(tmp_path / "broker").start()
+    w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
+    try:
+        wait_for_workers(broker.url(), {"w1"})
+        local = Registry([e for e in Registry(EXPERTS) if e.card.name != "stepper"])  # test.step only on the worker
+        for client in _server(tmp_path, local, broker=broker.url()):
+            listed = client.get("/api/workers").json()
+            assert listed["broker"] == broker.url() and listed["error"] is None
+            [w] = listed["workers"]
+            assert (w["worker"], w["alive"], w["experts"], w["capabilities"]) == ("w1", True, ["stepper@w1"],
+                                                                                   ["test.step"])
+            run_id = upload(client, STEP_TASK).json()["run_id"]
+            assert events(client, run_id)[-1]["status"] == "succeeded"
+            result = client.get(f"/api/runs/{run_id}").json()["result"]
+            assert {k: n["expert"] for k, n in result["nodes"].items()} == {"a": "stepper@w1", "b": "stepper@w1"}
+            assert client.get(f"/api/runs/{run_id}/artifacts/a/value.txt").text == "2"  # came back from w1
+            stop(w1)  # it says goodbye
+            deadline = time.monotonic() + 10
+            while client.get("/api/workers").json()["workers"][0]["alive"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert client.get("/api/workers").json()["workers"][0]["alive"] is False
+    finally:
+        stop(w1)
+        broker.stop()

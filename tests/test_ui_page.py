@@ -1,5 +1,6 @@
 """The showcase page in a real Chromium (Playwright) against a running server: the tabs, a sample run from each
-tab followed live to its result and checks, a bad uploaded task file, cancel, and the router charts.
+tab followed live to its result and checks, a bad uploaded task file, cancel, the router charts, and the
+workers on a broker.
 
 Screenshots of each tab and each finished run are written to runs/ui-screenshots/ (the repository's
 ignored runs folder), so a reader can look at the page these tests saw.
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bus_workers import stop, worker
+from mosquitto_broker import Mosquitto
 from support_experts import EXPERTS
 
 from agentos import Registry
@@ -193,3 +196,33 @@ def test_a_sample_input_is_replaced_by_a_file_from_the_page(page, tmp_path):
     assert finish(page) == "succeeded", page.locator("#run-error").inner_text()
     shown = page.get_by_role("region", name="Node infographic").text_content()  # the output JSON included
     assert "Weight" in shown and "Storage" not in shown
+
+
+def test_the_workers_on_the_broker_are_listed_and_a_gone_one_is_marked(browser, tmp_path):
+    broker = Mosquitto(tmp_path / "broker").start()
+    w1 = worker(broker.url(), "w1", ["stepper"], tmp_path)
+    page = None
+    try:
+        app = create_app(UiSettings(runs_root=tmp_path / "runs", broker=broker.url()), Registry(EXPERTS))
+        with serve_in_thread(app) as url:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url.removesuffix("/v1") + "/")
+            panel = page.get_by_role("region", name="Workers")
+            row = panel.get_by_role("row").filter(has_text="w1")
+            row.wait_for(timeout=30_000)  # the worker starts meanwhile; the page asks every 3 s
+            assert "live" in row.inner_text() and "stepper@w1" in row.inner_text() and "0 of 1" in row.inner_text()
+            assert f"Broker {broker.url()}: 1 live worker(s)." in panel.inner_text()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            panel.screenshot(path=str(SHOTS / "workers.png"))
+            stop(w1)  # its goodbye reaches the page at its next refresh
+            page.wait_for_function("document.getElementById('workers-note').textContent.includes('1 gone')",
+                                   timeout=15_000)
+            assert "gone" in row.inner_text()
+            assert not errors, errors
+    finally:
+        if page is not None:
+            page.close()
+        stop(w1)
+        broker.stop()

@@ -10,6 +10,7 @@
     POST /api/runs/{id}/cancel             cancel it
     GET  /api/runs/{id}/artifacts/{path}   a file the run wrote (PATH inside its artifacts/ folder)
     GET  /api/router                       what the adaptive router learned, and its two charts' series
+    GET  /api/workers                      the workers on the server's broker (`agentos ui --broker URL`)
 
 The OpenAPI schema is at /openapi.json. With a token set, every /api route wants it, as
 `Authorization: Bearer TOKEN` or `?token=TOKEN` (EventSource cannot send headers).
@@ -18,6 +19,7 @@ The OpenAPI schema is at /openapi.json. With a token set, every /api route wants
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -30,7 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from agentos.api import default_runs_root, find_run
+from agentos.api import BROKER_ENV, default_runs_root, find_run
 from agentos.errors import RunNotFoundError, TaskFileError, UserError
 from agentos.journal import Journal
 from agentos.registry import Registry
@@ -43,6 +45,7 @@ from router.state import summary as router_summary
 from ui.runs import FINISHED, RunManager
 from ui.samples import SHOWCASES, Sample, list_samples
 from ui.uploads import TASK_SUFFIXES, UploadError, store
+from ui.workers import WorkersOut, WorkerWatch
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 STATIC = Path(__file__).resolve().parent / "static"
@@ -56,6 +59,9 @@ class UiSettings(BaseModel):
     max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, gt=0, description="per uploaded file")
     router_state: Path | None = Field(default_factory=default_state_path, description="the adaptive router's "
                                       "state file, whose history the router charts draw")
+    broker: str | None = Field(default_factory=lambda: os.environ.get(BROKER_ENV) or None,
+                               description="an MQTT broker whose workers' experts every run started here may use, "
+                               "and whose workers the page lists")
 
 
 class SampleDetail(Sample):
@@ -102,12 +108,14 @@ class CancelOut(BaseModel):
 
 def create_app(settings: UiSettings | None = None, registry: Registry | None = None) -> FastAPI:
     settings = settings or UiSettings()
-    manager = RunManager(settings.runs_root, registry or Registry.discover())
+    manager = RunManager(settings.runs_root, registry or Registry.discover(), settings.broker)
+    workers = WorkerWatch(settings.broker)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await manager.shutdown()
+        await workers.close()
 
     def authorised(request: Request) -> None:
         if settings.token is None or not request.url.path.startswith("/api/"):
@@ -145,22 +153,22 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    def samples() -> dict[str, Sample]:
-        return {s.id: s for s in list_samples(manager.registry, settings.showcases)}
+    async def samples() -> dict[str, Sample]:
+        return {s.id: s for s in list_samples(await workers.catalogue(manager.registry), settings.showcases)}
 
-    def sample(sample_id: str) -> Sample:
-        found = samples()
+    async def sample(sample_id: str) -> Sample:
+        found = await samples()
         if sample_id not in found:
             raise HTTPException(404, f"no sample `{sample_id}`; the samples are: {', '.join(found)}")
         return found[sample_id]
 
     @app.get("/api/samples")
-    def get_samples() -> list[Sample]:
-        return list(samples().values())
+    async def get_samples() -> list[Sample]:
+        return list((await samples()).values())
 
     @app.get("/api/samples/{sample_id}")
-    def get_sample(sample_id: str) -> SampleDetail:
-        s = sample(sample_id)
+    async def get_sample(sample_id: str) -> SampleDetail:
+        s = await sample(sample_id)
         text = (settings.showcases / s.task_file).read_text(encoding="utf-8")
         return SampleDetail(**s.model_dump(exclude={"available"}), task_text=text)
 
@@ -180,8 +188,9 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
         if replace and (task is not None or not files):
             raise HTTPException(400, "`replace` names the sample inputs that uploaded `files` replace")
         workspace = settings.runs_root / "uploads" / secrets.token_hex(6)
+        catalogue = await workers.catalogue(manager.registry)
         if sample_id is not None:
-            s = sample(sample_id)
+            s = await sample(sample_id)
             if not s.available:
                 raise HTTPException(409, f"sample `{s.id}` needs {', '.join(s.missing)}, which no installed "
                                          f"expert offers: {s.install}")
@@ -189,14 +198,14 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
             if files:
                 path, replaced = await _replace_inputs(s, path, files, replace, workspace, settings.max_upload_bytes)
                 overrides = [*overrides, *replaced]
-            spec = manager.load(path, overrides, task_text)
+            spec = manager.load(path, overrides, task_text, catalogue)
         else:
             assert task is not None
             path = store(workspace, task.filename or "task.yaml", await task.read(),
                          limit=settings.max_upload_bytes, allowed=TASK_SUFFIXES)
             for f in files:
                 store(workspace, f.filename or "input", await f.read(), limit=settings.max_upload_bytes)
-            spec = manager.load(path, overrides)
+            spec = manager.load(path, overrides, registry=catalogue)
         run = manager.start(spec)
         return RunStartedOut(run_id=run.run_id, events=f"/api/runs/{run.run_id}/events",
                              result=f"/api/runs/{run.run_id}")
@@ -244,6 +253,11 @@ def create_app(settings: UiSettings | None = None, registry: Registry | None = N
     @app.post("/api/runs/{run_id}/cancel")
     def cancel_run(run_id: str) -> CancelOut:
         return CancelOut(run_id=run_id, cancelled=manager.cancel(run_id))
+
+    @app.get("/api/workers")
+    async def get_workers() -> WorkersOut:
+        """The workers heard of on the server's broker (live and gone); none when it has no broker."""
+        return await workers.snapshot()
 
     @app.get("/api/router")
     def get_router() -> RouterOut:

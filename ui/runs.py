@@ -53,17 +53,20 @@ class LiveRun:
 class RunManager:
     """Starts, cancels and follows runs under one runs folder, with one expert registry."""
 
-    def __init__(self, runs_root: Path, registry: Registry):
+    def __init__(self, runs_root: Path, registry: Registry, broker: str | None = None):
         self.runs_root = runs_root
         self.registry = registry
+        self.broker = broker  # None: a run uses its task's `broker:`, else $AGENTOS_BROKER, else none
         self.live: dict[str, LiveRun] = {}
 
-    def load(self, task: Path, overrides: list[str], text: str | None = None) -> TaskSpec:
-        """The task file (or `text`, an edited copy of it) validated exactly as `agentos run` would: a
-        TaskFileError lists every problem with its line."""
+    def load(self, task: Path, overrides: list[str], text: str | None = None,
+             registry: Registry | None = None) -> TaskSpec:
+        """The task file (or `text`, an edited copy of it) validated exactly as `agentos run` would (against
+        `registry`, by default this server's experts): a TaskFileError lists every problem with its line."""
+        registry = registry or self.registry
         if text is not None:
-            return load_task_text(text, self.registry, file=task, overrides=overrides)
-        return load_task(task, self.registry, overrides)
+            return load_task_text(text, registry, file=task, overrides=overrides)
+        return load_task(task, registry, overrides)
 
     def start(self, spec: TaskSpec) -> LiveRun:
         run = LiveRun(run_id=new_run_id())
@@ -77,7 +80,7 @@ class RunManager:
 
         try:
             run.result = await arun(spec, output=self.runs_root, run_id=run.run_id, registry=self.registry,
-                                    on_event=on_event)
+                                    on_event=on_event, broker=self.broker)
             return run.result
         except AgentOSError as exc:  # planning failed, no host, ...: said in the stream, as the CLI prints it
             run.error = str(exc)

@@ -5,7 +5,7 @@ messages and topics they exchange (`agentos.bus.messages`), and the broker URL (
 """
 
 from agentos.bus.broker import Broker, parse_broker
-from agentos.bus.remote import Dispatcher, RemoteExpert
+from agentos.bus.remote import Dispatcher, RemoteExpert, WorkerStatus
 from agentos.bus.worker import Worker
 
-__all__ = ["Broker", "Dispatcher", "RemoteExpert", "Worker", "parse_broker"]
+__all__ = ["Broker", "Dispatcher", "RemoteExpert", "Worker", "WorkerStatus", "parse_broker"]

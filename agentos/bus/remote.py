@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agentos.bus.broker import Broker, until_disconnected
 from agentos.bus.files import pack_inputs
@@ -57,6 +57,7 @@ class _WorkerState:
     last_seen: float
     alive: bool = True
     gone_at: float = 0.0
+    busy: int = 0  # jobs running, as its last heartbeat said
 
     @property
     def grace_s(self) -> float:
@@ -73,6 +74,19 @@ class _Pending:
     progress: Any = None
     parts: dict[str, dict[int, bytes]] = field(default_factory=dict)
     inputs_sent: list[bytes] = field(default_factory=list)  # the input files' chunks, sent again with the job
+
+
+class WorkerStatus(BaseModel):
+    """A worker as the dispatcher sees it, for the page and the CLI."""
+
+    worker: str
+    alive: bool = Field(description="false once its last will, its goodbye or three missed heartbeats came")
+    experts: list[str] = Field(description="the experts it serves, as candidates are named: EXPERT@WORKER")
+    capabilities: list[str]
+    concurrency: int
+    busy: int = Field(description="jobs running, as its last heartbeat said")
+    heartbeat_s: float
+    seen_s_ago: float = Field(description="seconds since it was last heard from")
 
 
 class _Open(BaseModel):
@@ -185,6 +199,15 @@ class Dispatcher:
     def live_workers(self) -> list[str]:
         return sorted(w for w, s in self.workers.items() if s.alive)
 
+    def statuses(self) -> list[WorkerStatus]:
+        """Every worker heard of since this dispatcher connected, live or gone, by name."""
+        now = time.time()
+        return [WorkerStatus(worker=w, alive=s.alive, experts=[f"{e.name}@{w}" for e in s.announce.experts],
+                             capabilities=sorted({op.capability for e in s.announce.experts for op in e.operations}),
+                             concurrency=s.announce.concurrency, busy=s.busy if s.alive else 0,
+                             heartbeat_s=s.announce.heartbeat_s, seen_s_ago=round(max(0.0, now - s.last_seen), 1))
+                for w, s in sorted(self.workers.items())]
+
     def experts(self, local: Registry | None = None) -> list[RemoteExpert]:
         """Every live worker's experts, with the local card's models where this machine has that expert."""
         out = []
@@ -249,7 +272,7 @@ class Dispatcher:
         elif isinstance(message, Heartbeat):
             if (state := self.workers.get(message.worker)) is not None:
                 state.last_seen = time.time()
-                state.alive = True
+                state.alive, state.busy = True, message.busy
         elif isinstance(message, Progress):
             if (p := self.pending.get(message.job_id)) is not None and p.progress is not None:
                 p.progress(message.fraction, message.message)

@@ -1,4 +1,5 @@
-// The showcase page: samples by tab, a run followed live over SSE (graph, log, result, checks), the router.
+// The showcase page: samples by tab, a run followed live over SSE (graph, log, result, checks), the router,
+// the workers on the server's broker.
 // Plain browser JavaScript, no build step; Cytoscape.js and Chart.js are vendored under /static/vendor.
 "use strict";
 
@@ -443,7 +444,37 @@ function drawChart(key, canvasId, config) {
   document.getElementById(canvasId).dataset.points = String(config.data.datasets.reduce((n, d) => n + d.data.length, 0));
 }
 
+// ---- the workers on the server's broker (refreshed while the page is open) --------------------------
+const WORKERS_EVERY_MS = 3000;
+
+async function loadWorkers() {
+  const answer = await api("/api/workers");
+  const note = document.getElementById("workers-note");
+  const table = document.getElementById("workers-table");
+  table.hidden = !answer.workers.length;
+  if (!answer.broker) {
+    note.textContent = "No broker: every expert runs on this machine (agentos ui --broker mqtt://USER@HOST:PORT "
+      + "adds the experts of workers on other machines).";
+  } else if (answer.error) {
+    note.textContent = `Broker ${answer.broker} cannot be reached: ${answer.error}`;
+  } else {
+    const live = answer.workers.filter((w) => w.alive).length;
+    note.textContent = `Broker ${answer.broker}: ${live} live worker(s)`
+      + (answer.workers.length > live ? `, ${answer.workers.length - live} gone` : "") + ".";
+  }
+  table.querySelector("tbody").replaceChildren(...answer.workers.map((w) => el("tr", { class: w.alive ? "live" : "gone" },
+    el("td", { text: w.worker }), el("td", { text: w.alive ? "live" : "gone" }),
+    el("td", { text: w.experts.join(", ") }), el("td", { text: `${w.busy} of ${w.concurrency}` }),
+    el("td", { text: `${w.seen_s_ago.toFixed(1)} s ago` }))));
+}
+
+async function watchWorkers() {
+  try { await loadWorkers(); } catch (error) { document.getElementById("workers-note").textContent = error.message; }
+  setTimeout(watchWorkers, WORKERS_EVERY_MS);
+}
+
 loadSamples().catch((error) => showError(error.message));
+watchWorkers();
 const linked = new URLSearchParams(location.search).get("run");  // ?run=ID opens that run, live or past
 if (linked) { showRun(linked); follow(linked, linked); }
 loadRouter().catch(() => {});
