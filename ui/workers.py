@@ -13,7 +13,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from agentos.bus import Dispatcher, WorkerStatus, parse_broker
+from agentos.bus import Broker, Dispatcher, WorkerStatus, parse_broker
 from agentos.errors import AgentOSError
 from agentos.registry import Registry
 
@@ -32,22 +32,32 @@ class WorkerWatch:
         self._dispatcher: Dispatcher | None = None
         self._error: str | None = None
         self._tried = -RETRY_S
-        self._lock = asyncio.Lock()
+        self._attempt: asyncio.Task[None] | None = None
+        self._first_done = asyncio.Event()
 
     async def _connected(self) -> Dispatcher | None:
+        """The dispatcher when connected. Only the first request waits for a connection attempt: a broker that
+        hangs (a firewalled host) must not stall the page on every retry."""
         if self.broker is None:
             return None
-        async with self._lock:
-            if self._dispatcher is None and time.monotonic() - self._tried >= RETRY_S:
-                self._tried = time.monotonic()
-                dispatcher = Dispatcher(self.broker, identifier=f"agentos-ui-{secrets.token_hex(4)}")
-                try:
-                    await dispatcher.start()
-                    self._dispatcher, self._error = dispatcher, None
-                except (AgentOSError, TimeoutError) as exc:
-                    await dispatcher.close()
-                    self._error = str(exc) or "the broker did not answer in time"
+        if self._dispatcher is None and self._attempt is None and time.monotonic() - self._tried >= RETRY_S:
+            self._tried = time.monotonic()
+            self._attempt = asyncio.create_task(self._connect(self.broker), name="ui-workers-connect")
+        if not self._first_done.is_set():
+            await self._first_done.wait()
         return self._dispatcher
+
+    async def _connect(self, broker: Broker) -> None:
+        dispatcher = Dispatcher(broker, identifier=f"agentos-ui-{secrets.token_hex(4)}")
+        try:
+            await dispatcher.start()
+            self._dispatcher, self._error = dispatcher, None
+        except (AgentOSError, TimeoutError) as exc:
+            await dispatcher.close()
+            self._error = str(exc) or "the broker did not answer in time"
+        finally:
+            self._attempt = None
+            self._first_done.set()
 
     async def snapshot(self) -> WorkersOut:
         dispatcher = await self._connected()
@@ -62,5 +72,7 @@ class WorkerWatch:
         return local if dispatcher is None else Registry([*local, *dispatcher.experts(local)])
 
     async def close(self) -> None:
+        if self._attempt is not None:
+            self._attempt.cancel()
         if self._dispatcher is not None:
             await self._dispatcher.close()
